@@ -1,0 +1,169 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError } from './errors.js';
+
+/**
+ * The whole configuration of every process role, read from the environment once at boot.
+ * `loadConfig` is pure: it takes an environment object and returns a frozen config or throws an
+ * AppError naming the offending keys (never their values, which may be secrets).
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+export const ENV_SCHEMA = z.strictObject({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(1, 65535).default(3000),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SHARED_DIR: z.string().min(1).default('../shared'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_MAX: int(1, 100).default(10),
+  EMBEDDED_DB_PORT: int(1, 65535).default(55432),
+
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/)
+    .default('pn'),
+
+  INGEST_FPS: num(0.1, 30).default(2),
+  INGEST_WIDTH: int(64, 3840).default(640),
+  INGEST_STALL_TIMEOUT_MS: int(1000, 600_000).default(10_000),
+  INGEST_BACKOFF_MIN_MS: int(100, 600_000).default(1_000),
+  INGEST_BACKOFF_MAX_MS: int(1000, 3_600_000).default(30_000),
+  INGEST_MAX_RESTARTS_PER_MINUTE: int(1, 600).default(6),
+  INGEST_CAMERAS: z.string().optional(),
+
+  DETECTOR_MODEL: z.string().min(1).default('nanodet-coco'),
+  DETECTOR_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  DETECTOR_CUDA_DEVICE: int(0, 64).default(0),
+  DETECTOR_THREADS: int(1, 64).default(1),
+  DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.35),
+
+  EVIDENCE_DIR: z.string().min(1).optional(),
+
+  SIM_CAMERAS: int(0, 1000).default(4),
+  SIM_RTSP_PORT: int(1, 65535).default(8554),
+  SIM_CLIP: z.string().optional(),
+  DEMO_INSTALL: bool.default(true),
+});
+
+export type RawEnvConfig = z.output<typeof ENV_SCHEMA>;
+export type Config = Readonly<
+  RawEnvConfig & {
+    /** Absolute data directory. */
+    dataDir: string;
+    evidenceDir: string;
+    /** True when no DATABASE_URL is given and the embedded PostgreSQL (PGlite) serves. */
+    embeddedDb: boolean;
+  }
+>;
+
+/** Keys we own even though they have no project prefix. */
+const PLAIN_KEYS = new Set(Object.keys(ENV_SCHEMA.shape));
+/** A variable with one of these prefixes that the schema does not know is a typo, not someone else's. */
+const OWNED_PREFIXES = ['INGEST_', 'DETECTOR_', 'EVIDENCE_', 'SIM_', 'DEMO_', 'QUEUE_', 'EMBEDDED_DB_', 'DATABASE_POOL'];
+
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const picked: Record<string, string> = {};
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (PLAIN_KEYS.has(key)) picked[key] = value;
+    else if (OWNED_PREFIXES.some((p) => key.startsWith(p))) unknown.push(key);
+  }
+  const problems: string[] = unknown.map((k) => `${k}: unknown setting${suggest(k)}`);
+  const parsed = ENV_SCHEMA.safeParse(picked);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = issue.path.join('.') || '(environment)';
+      problems.push(`${key}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new AppError('config_invalid', `invalid configuration:\n  ${problems.join('\n  ')}`, {
+      permanent: true,
+      details: { keys: problems.map((p) => p.split(':')[0]) },
+    });
+  }
+  const raw = parsed.data;
+  if (raw.INGEST_BACKOFF_MIN_MS > raw.INGEST_BACKOFF_MAX_MS) {
+    throw new AppError(
+      'config_invalid',
+      'invalid configuration:\n  INGEST_BACKOFF_MIN_MS: must not exceed INGEST_BACKOFF_MAX_MS',
+      { permanent: true },
+    );
+  }
+  const dataDir = path.resolve(cwd, raw.DATA_DIR);
+  return Object.freeze({
+    ...raw,
+    dataDir,
+    evidenceDir: path.resolve(cwd, raw.EVIDENCE_DIR ?? path.join(dataDir, 'evidence')),
+    embeddedDb: raw.DATABASE_URL === undefined,
+  });
+}
+
+function suggest(key: string): string {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const known of PLAIN_KEYS) {
+    const d = levenshtein(key, known);
+    if (d < bestDistance) {
+      best = known;
+      bestDistance = d;
+    }
+  }
+  return best ? ` (did you mean ${best}?)` : '';
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Human documentation of every key; README's table is generated from the same list by `npm run docs:config`. */
+export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
+  NODE_ENV: 'development, production or test',
+  LOG_LEVEL: 'pino level',
+  HOST: 'address the API listens on (0.0.0.0 in containers)',
+  PORT: 'API port',
+  DATA_DIR: 'where the embedded database, evidence and generated clips live',
+  SHARED_DIR: 'evaluation data and peer models (read only, optional)',
+  DATABASE_URL: 'PostgreSQL URL; when absent the embedded PostgreSQL (PGlite) under DATA_DIR serves',
+  DATABASE_POOL_MAX: 'pg pool size (the embedded database always uses 1)',
+  EMBEDDED_DB_PORT: 'loopback port of the embedded PostgreSQL socket server',
+  REDIS_URL: 'Redis for BullMQ queues',
+  QUEUE_PREFIX: 'BullMQ key prefix (one per deployment)',
+  INGEST_FPS: 'analysed frames per second per camera',
+  INGEST_WIDTH: 'frames are scaled to this width before analysis',
+  INGEST_STALL_TIMEOUT_MS: 'restart ffmpeg after this long without a frame',
+  INGEST_BACKOFF_MIN_MS: 'first reconnect delay',
+  INGEST_BACKOFF_MAX_MS: 'reconnect delay cap',
+  INGEST_MAX_RESTARTS_PER_MINUTE: 'restart cap per camera per minute',
+  INGEST_CAMERAS: 'comma-separated camera codes this ingest process serves (default: all enabled)',
+  DETECTOR_MODEL: 'model name under models/',
+  DETECTOR_PROVIDER: 'cpu or cuda (falls back to cpu with a logged warning)',
+  DETECTOR_CUDA_DEVICE: 'CUDA device id',
+  DETECTOR_THREADS: 'onnxruntime intra-op threads',
+  DETECTOR_SCORE_THRESHOLD: 'minimum detection score',
+  EVIDENCE_DIR: 'content-addressed evidence store (default DATA_DIR/evidence)',
+  SIM_CAMERAS: 'simulated cameras the demo serves over RTSP',
+  SIM_RTSP_PORT: 'port of the simulated cameras RTSP server',
+  SIM_CLIP: 'H.264 clip the simulated cameras loop (default: generated)',
+  DEMO_INSTALL: 'let `npm run demo` install missing system packages (apt-get, as root)',
+};

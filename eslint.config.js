@@ -1,0 +1,34 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules', 'dist', 'data', 'coverage', '.cache', 'out', 'api/public/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      'no-empty': ['error', { allowEmptyCatch: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    files: ['api/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/ingest/**', '**/detector/**'], message: 'api/ never imports ingest/ or detector/' }] },
+      ],
+    },
+  },
+  {
+    files: ['core/**/*.ts', 'ingest/**/*.ts', 'detector/**/*.ts', 'violations/**/*.ts', 'pipeline/**/*.ts', 'api/**/*.ts', 'apps/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kysely', message: 'only db/ touches Kysely', allowTypeImports: false }] },
+      ],
+    },
+  },
+);
