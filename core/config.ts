@@ -47,6 +47,13 @@ export const ENV_SCHEMA = z.strictObject({
   DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.35),
 
   EVIDENCE_DIR: z.string().min(1).optional(),
+  /** `role:token` pairs, comma-separated; bearer tokens for API clients until user accounts land. */
+  API_TOKENS: z
+    .string()
+    .regex(/^(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,}(,(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,})*$/, {
+      message: 'expected role:token pairs (token of 16+ characters), comma-separated',
+    })
+    .optional(),
 
   SIM_CAMERAS: int(0, 1000).default(4),
   SIM_RTSP_PORT: int(1, 65535).default(8554),
@@ -68,7 +75,7 @@ export type Config = Readonly<
 /** Keys we own even though they have no project prefix. */
 const PLAIN_KEYS = new Set(Object.keys(ENV_SCHEMA.shape));
 /** A variable with one of these prefixes that the schema does not know is a typo, not someone else's. */
-const OWNED_PREFIXES = ['INGEST_', 'DETECTOR_', 'EVIDENCE_', 'SIM_', 'DEMO_', 'QUEUE_', 'EMBEDDED_DB_', 'DATABASE_POOL'];
+const OWNED_PREFIXES = ['API_', 'INGEST_', 'DETECTOR_', 'EVIDENCE_', 'SIM_', 'DEMO_', 'QUEUE_', 'EMBEDDED_DB_', 'DATABASE_POOL'];
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
   const picked: Record<string, string> = {};
@@ -162,6 +169,7 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   DETECTOR_THREADS: 'onnxruntime intra-op threads',
   DETECTOR_SCORE_THRESHOLD: 'minimum detection score',
   EVIDENCE_DIR: 'content-addressed evidence store (default DATA_DIR/evidence)',
+  API_TOKENS: 'bearer tokens for API clients as role:token pairs, comma-separated (secret)',
   SIM_CAMERAS: 'simulated cameras the demo serves over RTSP',
   SIM_RTSP_PORT: 'port of the simulated cameras RTSP server',
   SIM_CLIP: 'H.264 clip the simulated cameras loop (default: generated)',

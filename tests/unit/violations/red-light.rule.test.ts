@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { redLightRule } from '../../../violations/rules/red-light.rule.js';
+import { parseSceneConfig } from '../../../violations/scene-config.js';
+import { fixedTimePhase } from '../../../violations/signal-timeline.js';
+import type { Track } from '../../../violations/tracker.js';
+
+// Stop line across the frame at y = 0.5; traffic moves down the image (towards y = 1).
+const scene = parseSceneConfig({
+  stopLines: [{ id: 'S1', a: { x: 0, y: 0.5 }, b: { x: 1, y: 0.5 }, towards: { x: 0.5, y: 0.9 } }],
+  signals: { main: { kind: 'fixed-time', greenS: 20, amberS: 3, redS: 17 } },
+});
+const ctx = {
+  scene,
+  signalAt: (_g: string, at: number) => fixedTimePhase({ offsetS: 0, greenS: 20, amberS: 3, redS: 17 }, at),
+};
+
+/** A car whose bottom edge goes from y0 to y1 between t0 and t1. */
+function track(t0: number, y0: number, t1: number, y1: number, label = 'car'): Track {
+  const box = (bottom: number) => ({ x: 0.45, y: bottom - 0.1, w: 0.1, h: 0.1 });
+  return {
+    id: 7,
+    label,
+    history: [
+      { t: t0, box: box(y0), score: 0.9 },
+      { t: t1, box: box(y1), score: 0.9 },
+    ],
+    hits: 2,
+    misses: 0,
+    firstSeenAt: t0,
+    lastSeenAt: t1,
+    confirmed: true,
+  };
+}
+
+describe('red-light rule', () => {
+  it('flags a vehicle crossing 0.4 s after red, with how long it had been red', () => {
+    // Crosses y = 0.5 halfway between 23.0 s and 23.8 s → at 23.4 s, red since 23.0 s.
+    const hit = redLightRule.evaluate(track(23_000, 0.4, 23_800, 0.6), ctx);
+    expect(hit).toBeDefined();
+    expect(hit!.at).toBeCloseTo(23_400);
+    expect(hit!.details['redForMs']).toBe(400);
+  });
+
+  it('does not flag a crossing on amber', () => {
+    expect(redLightRule.evaluate(track(21_000, 0.4, 21_800, 0.6), ctx)).toBeUndefined();
+  });
+
+  it('flags a crossing exactly at the change from amber to red', () => {
+    const hit = redLightRule.evaluate(track(22_600, 0.4, 23_400, 0.6), ctx);
+    expect(hit?.at).toBeCloseTo(23_000);
+    expect(hit?.details['redForMs']).toBe(0);
+  });
+
+  it('does not flag a crossing on green', () => {
+    expect(redLightRule.evaluate(track(5_000, 0.4, 5_800, 0.6), ctx)).toBeUndefined();
+  });
+
+  it('does not flag a vehicle moving away from the intersection', () => {
+    expect(redLightRule.evaluate(track(25_000, 0.6, 25_800, 0.4), ctx)).toBeUndefined();
+  });
+
+  it('does not flag a vehicle that stops before the line', () => {
+    expect(redLightRule.evaluate(track(25_000, 0.45, 25_800, 0.49), ctx)).toBeUndefined();
+  });
+
+  it('ignores classes the scene does not enforce', () => {
+    expect(redLightRule.evaluate(track(25_000, 0.4, 25_800, 0.6, 'person'), ctx)).toBeUndefined();
+  });
+});

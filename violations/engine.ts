@@ -1,0 +1,166 @@
+import { groundPoint, pointInPolygon, type Box } from './geometry.js';
+import { redLightRule } from './rules/red-light.rule.js';
+import type { Rule, RuleCode, RuleHit } from './rules/rule.js';
+import type { SceneConfig } from './scene-config.js';
+import { signalStateAt, type SignalState } from './signal-timeline.js';
+import { IouTracker, type Track, type TrackerOptions, type TrackPoint } from './tracker.js';
+
+export interface EngineFrame {
+  capturedAt: number;
+  width: number;
+  height: number;
+  data: Buffer;
+}
+
+export interface EngineDetection {
+  label: string;
+  score: number;
+  /** Pixel box in the frame. */
+  box: Box;
+  model: { name: string; version: string };
+}
+
+export interface StillRef {
+  role: 'before' | 'at' | 'after';
+  frame: EngineFrame;
+  /** The vehicle's box in that frame, normalised, when it was seen in it. */
+  box: Box | undefined;
+}
+
+/** A violation ready for evidence: the rule's finding, the track's trajectory and the stills. */
+export interface Flag {
+  ruleCode: RuleCode;
+  trackKey: string;
+  trackId: number;
+  vehicleClass: string;
+  at: number;
+  details: Record<string, unknown>;
+  trajectory: TrackPoint[];
+  stills: StillRef[];
+  models: { name: string; version: string }[];
+}
+
+export interface EngineOptions {
+  rules?: Rule[];
+  tracker?: Partial<TrackerOptions>;
+  /** Frames kept for evidence (covering at least the "before" window). */
+  bufferMs?: number;
+  /** How long after the act the "after" still is taken. */
+  afterMs?: number;
+  beforeMs?: number;
+}
+
+/**
+ * The violation engine of one camera: detections → tracks → rules → flags with before/at/after stills.
+ * Each (track, rule) is flagged at most once; the database unique key makes that hold across processes.
+ */
+export class ViolationEngine {
+  private readonly tracker: IouTracker;
+  private readonly rules: Rule[];
+  private readonly frames: EngineFrame[] = [];
+  private readonly flagged = new Set<string>();
+  private readonly pending: { hit: RuleHit; track: Track; models: EngineDetection['model'][] }[] = [];
+  private readonly bufferMs: number;
+  private readonly afterMs: number;
+  private readonly beforeMs: number;
+
+  constructor(
+    private scene: SceneConfig,
+    options: EngineOptions = {},
+  ) {
+    this.tracker = new IouTracker(options.tracker);
+    this.rules = options.rules ?? [redLightRule];
+    this.afterMs = options.afterMs ?? 1000;
+    this.beforeMs = options.beforeMs ?? 1000;
+    this.bufferMs = options.bufferMs ?? Math.max(4000, this.beforeMs + this.afterMs + 2000);
+  }
+
+  setScene(scene: SceneConfig): void {
+    this.scene = scene;
+  }
+
+  signalAt(group: string, atMs: number): SignalState {
+    return signalStateAt(this.scene.signals[group], atMs);
+  }
+
+  /** Feeds one analysed frame; returns the flags whose "after" still is now available. */
+  update(frame: EngineFrame, detections: readonly EngineDetection[]): Flag[] {
+    const t = frame.capturedAt;
+    this.frames.push(frame);
+    while (this.frames.length > 1 && t - this.frames[0]!.capturedAt > this.bufferMs) this.frames.shift();
+
+    const inputs = detections
+      .filter((d) => d.score >= this.scene.minScore * 0.5)
+      .map((d) => ({
+        label: d.label,
+        score: d.score,
+        box: { x: d.box.x / frame.width, y: d.box.y / frame.height, w: d.box.w / frame.width, h: d.box.h / frame.height },
+      }))
+      .filter((d) => this.scene.vehicleClasses.includes(d.label as never))
+      .filter((d) => !this.scene.ignoreMasks.some((mask) => pointInPolygon(groundPoint(d.box), mask)));
+    const tracks = this.tracker.update(t, inputs);
+    const models = uniqueModels(detections);
+
+    const ctx = { scene: this.scene, signalAt: (g: string, at: number) => this.signalAt(g, at) };
+    for (const track of tracks) {
+      if (!track.confirmed || track.lastSeenAt !== t) continue;
+      for (const rule of this.rules) {
+        const key = `${track.id}:${rule.code}`;
+        if (this.flagged.has(key)) continue;
+        const hit = rule.evaluate(track, ctx);
+        if (!hit) continue;
+        this.flagged.add(key);
+        this.pending.push({ hit, track, models });
+      }
+    }
+    const live = new Set(tracks.map((tr) => tr.id));
+    // Track ids are never reused, so a finished track's keys can go.
+    for (const key of this.flagged) if (!live.has(Number(key.split(':')[0]))) this.flagged.delete(key);
+
+    const ready: Flag[] = [];
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i]!;
+      if (t - p.hit.at < this.afterMs) continue;
+      this.pending.splice(i, 1);
+      ready.push(this.toFlag(p.hit, p.track, p.models));
+    }
+    return ready;
+  }
+
+  private toFlag(hit: RuleHit, track: Track, models: EngineDetection['model'][]): Flag {
+    const before = this.frameNear(hit.at - this.beforeMs, 'atOrBefore');
+    const at = this.frameNear(hit.at, 'atOrAfter');
+    const after = this.frames[this.frames.length - 1]!;
+    const boxAt = (f: EngineFrame | undefined) => track.history.find((h) => h.t === f?.capturedAt)?.box;
+    const stills: StillRef[] = [];
+    if (before) stills.push({ role: 'before', frame: before, box: boxAt(before) });
+    if (at) stills.push({ role: 'at', frame: at, box: boxAt(at) });
+    stills.push({ role: 'after', frame: after, box: boxAt(after) });
+    return {
+      ruleCode: hit.ruleCode,
+      trackKey: `${track.firstSeenAt.toString(36)}-${track.id}`,
+      trackId: track.id,
+      vehicleClass: track.label,
+      at: hit.at,
+      details: hit.details,
+      trajectory: track.history.map((h) => ({ ...h })),
+      stills,
+      models,
+    };
+  }
+
+  private frameNear(t: number, mode: 'atOrBefore' | 'atOrAfter'): EngineFrame | undefined {
+    if (mode === 'atOrBefore') {
+      let best: EngineFrame | undefined;
+      for (const f of this.frames) if (f.capturedAt <= t) best = f;
+      return best ?? this.frames[0];
+    }
+    return this.frames.find((f) => f.capturedAt >= t);
+  }
+}
+
+function uniqueModels(detections: readonly EngineDetection[]): EngineDetection['model'][] {
+  const seen = new Map<string, EngineDetection['model']>();
+  for (const d of detections) seen.set(`${d.model.name}@${d.model.version}`, d.model);
+  return [...seen.values()];
+}

@@ -1,0 +1,70 @@
+/** Plane geometry in normalised image coordinates (0..1 on both axes, origin top-left). */
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export type Polygon = readonly Point[];
+
+/** Twice the signed area of (a, b, c): > 0 when c lies to the left of a→b (y grows downwards). */
+export function cross(a: Point, b: Point, c: Point): number {
+  return (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
+}
+
+/** Which side of the directed line a→b the point lies on: 1, -1, or 0 when on the line. */
+export function sideOf(a: Point, b: Point, p: Point): -1 | 0 | 1 {
+  const c = cross(a, b, p);
+  return c > 0 ? 1 : c < 0 ? -1 : 0;
+}
+
+/**
+ * Where segment p→q crosses segment a→b, as the fraction t along p→q (0..1), or undefined.
+ * Touching an end point counts as crossing.
+ */
+export function segmentCrossing(p: Point, q: Point, a: Point, b: Point): number | undefined {
+  const r = { x: q.x - p.x, y: q.y - p.y };
+  const s = { x: b.x - a.x, y: b.y - a.y };
+  const denom = r.x * s.y - r.y * s.x;
+  if (denom === 0) return undefined;
+  const t = ((a.x - p.x) * s.y - (a.y - p.y) * s.x) / denom;
+  const u = ((a.x - p.x) * r.y - (a.y - p.y) * r.x) / denom;
+  if (t < 0 || t > 1 || u < 0 || u > 1) return undefined;
+  return t;
+}
+
+export function pointInPolygon(p: Point, polygon: Polygon): boolean {
+  let inside = false;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const a = polygon[i]!;
+    const b = polygon[j]!;
+    if (a.y > p.y !== b.y > p.y && p.x < ((b.x - a.x) * (p.y - a.y)) / (b.y - a.y) + a.x) inside = !inside;
+  }
+  return inside;
+}
+
+export function iou(a: Box, b: Box): number {
+  const x1 = Math.max(a.x, b.x);
+  const y1 = Math.max(a.y, b.y);
+  const x2 = Math.min(a.x + a.w, b.x + b.w);
+  const y2 = Math.min(a.y + a.h, b.y + b.h);
+  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
+  const union = a.w * a.h + b.w * b.h - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** The point of a vehicle box that touches the road: bottom centre. */
+export function groundPoint(box: Box): Point {
+  return { x: box.x + box.w / 2, y: box.y + box.h };
+}
+
+export function lerp(p: Point, q: Point, t: number): Point {
+  return { x: p.x + (q.x - p.x) * t, y: p.y + (q.y - p.y) * t };
+}
