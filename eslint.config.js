@@ -1,6 +1,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const onlyDbTouchesKysely = { name: 'kysely', message: 'only db/ touches Kysely (repositories take a DbExecutor)' };
+const apiIsolation = {
+  group: ['**/ingest/**', '**/detector/**'],
+  message: 'api/ never imports ingest/ or detector/',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', 'data', 'coverage', '.cache', 'out', 'api/public/**'] },
   js.configs.recommended,
@@ -10,25 +16,16 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-imports': 'off',
     },
+  },
+  {
+    files: ['core/**/*.ts', 'ingest/**/*.ts', 'detector/**/*.ts', 'violations/**/*.ts', 'pipeline/**/*.ts', 'apps/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [onlyDbTouchesKysely] }] },
   },
   {
     files: ['api/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ['**/ingest/**', '**/detector/**'], message: 'api/ never imports ingest/ or detector/' }] },
-      ],
-    },
-  },
-  {
-    files: ['core/**/*.ts', 'ingest/**/*.ts', 'detector/**/*.ts', 'violations/**/*.ts', 'pipeline/**/*.ts', 'api/**/*.ts', 'apps/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        { paths: [{ name: 'kysely', message: 'only db/ touches Kysely', allowTypeImports: false }] },
-      ],
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [onlyDbTouchesKysely], patterns: [apiIsolation] }],
     },
   },
 );

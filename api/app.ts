@@ -12,16 +12,31 @@ import type { ApiServices } from './services/types.js';
 const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
 
 const violationQuerySchema = z.strictObject({
-  camera: z.string().regex(/^\d{1,18}$/).optional(),
-  rule: z.string().regex(/^[a-z_]{1,40}$/).optional(),
-  status: z.string().regex(/^[a-z_]{1,20}$/).optional(),
+  camera: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional(),
+  rule: z
+    .string()
+    .regex(/^[a-z_]{1,40}$/)
+    .optional(),
+  status: z
+    .string()
+    .regex(/^[a-z_]{1,20}$/)
+    .optional(),
   from: z.iso.datetime().optional(),
   to: z.iso.datetime().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,200}$/)
+    .optional(),
 });
 
-const idSchema = z.string().regex(/^\d{1,18}$/, 'must be a numeric id');
+const idSchema = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a numeric id')
+  .transform(Number);
 
 export interface AppOptions {
   services: ApiServices;
@@ -40,43 +55,64 @@ export function createApp(opts: AppOptions): { app: Express; routes: RouteTable 
   const router = express.Router();
   const routes = new RouteTable(router);
 
-  routes.add({ method: 'get', path: '/health', roles: ['public'], summary: 'Database, Redis and camera states' }, async (_req, res) => {
-    const report = await services.health();
-    res.status(report.status === 'down' ? 503 : 200).json(report);
-  });
-
-  routes.add({ method: 'get', path: '/metrics', roles: ['public'], summary: 'Prometheus metrics' }, async (_req, res) => {
-    const m = await services.metrics();
-    res.type(m.contentType).send(m.body);
-  });
+  routes.add(
+    { method: 'get', path: '/health', roles: ['public'], summary: 'Database, Redis and camera states' },
+    async (_req, res) => {
+      const report = await services.health();
+      res.status(report.status === 'down' ? 503 : 200).json(report);
+    },
+  );
 
   routes.add(
-    { method: 'get', path: '/api/cameras', roles: ['public'], summary: 'Cameras with their live stream state (no stream URLs)' },
+    { method: 'get', path: '/metrics', roles: ['public'], summary: 'Prometheus metrics' },
+    async (_req, res) => {
+      const m = await services.metrics();
+      res.type(m.contentType).send(m.body);
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/cameras',
+      roles: ['public'],
+      summary: 'Cameras with their live stream state (no stream URLs)',
+    },
     async (_req, res) => {
       res.json({ items: await services.listCameras() });
     },
   );
 
   routes.add(
-    { method: 'get', path: '/api/violations', roles: ['reviewer', 'supervisor', 'operator'], summary: 'Flagged violations, newest first' },
+    {
+      method: 'get',
+      path: '/api/violations',
+      roles: ['reviewer', 'supervisor', 'operator'],
+      summary: 'Flagged violations, newest first',
+    },
     async (req, res) => {
       const q = violationQuerySchema.parse(req.query);
       res.json(
         await services.listViolations({
-          cameraId: q.camera,
+          cameraId: q.camera === undefined ? undefined : Number(q.camera),
           ruleCode: q.rule,
           status: q.status,
           from: q.from ? new Date(q.from) : undefined,
           to: q.to ? new Date(q.to) : undefined,
           limit: q.limit,
-          offset: q.offset,
+          cursor: q.cursor,
         }),
       );
     },
   );
 
   routes.add(
-    { method: 'get', path: '/api/violations/:id', roles: ['reviewer', 'supervisor'], summary: 'One violation with its evidence' },
+    {
+      method: 'get',
+      path: '/api/violations/:id',
+      roles: ['reviewer', 'supervisor'],
+      summary: 'One violation with its evidence',
+    },
     async (req, res) => {
       const v = await services.getViolation(idSchema.parse(req.params['id']));
       if (!v) throw new AppError('not_found', 'no such violation');
@@ -93,7 +129,10 @@ export function createApp(opts: AppOptions): { app: Express; routes: RouteTable 
     },
     async (req, res) => {
       const id = idSchema.parse(req.params['id']);
-      const sha = z.string().regex(/^[0-9a-f]{64}$/).parse(req.params['sha256']);
+      const sha = z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .parse(req.params['sha256']);
       const file = await services.readEvidence(id, sha);
       if (!file) throw new AppError('not_found', 'no such evidence');
       res.setHeader('Cache-Control', 'private, max-age=3600, immutable');

@@ -61,7 +61,8 @@ export function authorize(roles: RouteRoles) {
   return (req: Request, _res: Response, next: NextFunction) => {
     if ((roles as readonly string[]).includes('public')) return next();
     if (!req.principal) return next(new AppError('unauthorized', 'authentication required'));
-    if (req.principal.role === 'admin' || (roles as readonly string[]).includes(req.principal.role)) return next();
+    if (req.principal.role === 'admin' || (roles as readonly string[]).includes(req.principal.role))
+      return next();
     next(new AppError('forbidden', 'your role may not use this route'));
   };
 }

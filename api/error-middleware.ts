@@ -13,7 +13,10 @@ export function errorMiddleware(log: Logger) {
     }
     if (err instanceof ZodError) {
       res.status(400).json({
-        error: { code: 'bad_request', message: err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') },
+        error: {
+          code: 'bad_request',
+          message: err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        },
       });
       return;
     }

@@ -44,15 +44,18 @@ export const ENV_SCHEMA = z.strictObject({
   DETECTOR_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   DETECTOR_CUDA_DEVICE: int(0, 64).default(0),
   DETECTOR_THREADS: int(1, 64).default(1),
-  DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.35),
+  DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.2),
 
   EVIDENCE_DIR: z.string().min(1).optional(),
   /** `role:token` pairs, comma-separated; bearer tokens for API clients until user accounts land. */
   API_TOKENS: z
     .string()
-    .regex(/^(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,}(,(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,})*$/, {
-      message: 'expected role:token pairs (token of 16+ characters), comma-separated',
-    })
+    .regex(
+      /^(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,}(,(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,})*$/,
+      {
+        message: 'expected role:token pairs (token of 16+ characters), comma-separated',
+      },
+    )
     .optional(),
 
   SIM_CAMERAS: int(0, 1000).default(4),
@@ -75,7 +78,17 @@ export type Config = Readonly<
 /** Keys we own even though they have no project prefix. */
 const PLAIN_KEYS = new Set(Object.keys(ENV_SCHEMA.shape));
 /** A variable with one of these prefixes that the schema does not know is a typo, not someone else's. */
-const OWNED_PREFIXES = ['API_', 'INGEST_', 'DETECTOR_', 'EVIDENCE_', 'SIM_', 'DEMO_', 'QUEUE_', 'EMBEDDED_DB_', 'DATABASE_POOL'];
+const OWNED_PREFIXES = [
+  'API_',
+  'INGEST_',
+  'DETECTOR_',
+  'EVIDENCE_',
+  'SIM_',
+  'DEMO_',
+  'QUEUE_',
+  'EMBEDDED_DB_',
+  'DATABASE_POOL',
+];
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
   const picked: Record<string, string> = {};
@@ -167,7 +180,8 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   DETECTOR_PROVIDER: 'cpu or cuda (falls back to cpu with a logged warning)',
   DETECTOR_CUDA_DEVICE: 'CUDA device id',
   DETECTOR_THREADS: 'onnxruntime intra-op threads',
-  DETECTOR_SCORE_THRESHOLD: 'minimum detection score',
+  DETECTOR_SCORE_THRESHOLD:
+    'lowest detection score reported (tracking uses weak detections to keep ids; each scene sets its own threshold for starting a track)',
   EVIDENCE_DIR: 'content-addressed evidence store (default DATA_DIR/evidence)',
   API_TOKENS: 'bearer tokens for API clients as role:token pairs, comma-separated (secret)',
   SIM_CAMERAS: 'simulated cameras the demo serves over RTSP',

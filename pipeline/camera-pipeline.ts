@@ -27,7 +27,7 @@ export class CameraPipeline {
     private readonly opts: {
       camera: CameraRef;
       scene: SceneConfig;
-      sceneConfigVersion: number | null;
+      sceneConfigVersion: number;
       detector: FrameDetector;
       store: EvidenceStore;
       outbox: Outbox<RecordViolationPayload>;
@@ -59,9 +59,15 @@ export class CameraPipeline {
         await this.opts.outbox.submit(payload);
         this.flagged += 1;
         violationsFlagged.inc({ camera: camera.code, rule: flag.ruleCode });
-        log.info({ rule: flag.ruleCode, trackKey: flag.trackKey, at: new Date(flag.at).toISOString() }, 'violation flagged');
+        log.info(
+          { rule: flag.ruleCode, trackKey: flag.trackKey, at: new Date(flag.at).toISOString() },
+          'violation flagged',
+        );
       } catch (err) {
-        log.error({ err: errorMessage(err), rule: flag.ruleCode }, 'could not store evidence for a flagged violation');
+        log.error(
+          { err: errorMessage(err), rule: flag.ruleCode },
+          'could not store evidence for a flagged violation',
+        );
       }
     }
   }

@@ -5,7 +5,7 @@ import type { SceneConfig } from '../violations/scene-config.js';
 import type { EvidenceRef, RecordViolationPayload } from './payloads.js';
 
 export interface CameraRef {
-  id: string;
+  id: number;
   code: string;
   name: string;
   location: string | null;
@@ -22,13 +22,15 @@ export async function buildEvidence(opts: {
   flag: Flag;
   camera: CameraRef;
   scene: SceneConfig;
-  sceneConfigVersion: number | null;
+  sceneConfigVersion: number;
   store: EvidenceStore;
   workerId: string;
 }): Promise<RecordViolationPayload> {
   const { flag, camera, scene, store } = opts;
   const signal =
-    typeof flag.details['redForMs'] === 'number' ? `ĐỎ ${(Number(flag.details['redForMs']) / 1000).toFixed(1)} s` : undefined;
+    typeof flag.details['redForMs'] === 'number'
+      ? `ĐỎ ${(Number(flag.details['redForMs']) / 1000).toFixed(1)} s`
+      : undefined;
   const caption = { cameraCode: camera.code, ruleLabel: RULE_LABELS[flag.ruleCode] ?? flag.ruleCode, signal };
 
   const evidence: EvidenceRef[] = [];
@@ -50,9 +52,21 @@ export async function buildEvidence(opts: {
     sceneConfigVersion: opts.sceneConfigVersion,
     models: flag.models,
     details: flag.details,
-    stills: flag.stills.map((s) => ({ role: s.role, capturedAt: new Date(s.frame.capturedAt).toISOString() })),
-    trajectory: flag.trajectory.map((p) => ({ t: new Date(p.t).toISOString(), box: p.box, score: round(p.score) })),
-    files: evidence.map((e) => ({ kind: e.kind, sha256: e.sha256, mediaType: e.mediaType, sizeBytes: e.sizeBytes })),
+    stills: flag.stills.map((s) => ({
+      role: s.role,
+      capturedAt: new Date(s.frame.capturedAt).toISOString(),
+    })),
+    trajectory: flag.trajectory.map((p) => ({
+      t: new Date(p.t).toISOString(),
+      box: p.box,
+      score: round(p.score),
+    })),
+    files: evidence.map((e) => ({
+      kind: e.kind,
+      sha256: e.sha256,
+      mediaType: e.mediaType,
+      sizeBytes: e.sizeBytes,
+    })),
     producedBy: opts.workerId,
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2));

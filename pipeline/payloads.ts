@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { EVIDENCE_KINDS } from '../db/schema.js';
 import { JobName } from './queues.js';
 
 /**
@@ -9,7 +10,7 @@ import { JobName } from './queues.js';
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const evidenceRefSchema = z.strictObject({
-  kind: z.enum(['still_before', 'still_at', 'still_after', 'vehicle_crop', 'plate_crop', 'clip', 'manifest']),
+  kind: z.enum(EVIDENCE_KINDS),
   sha256,
   mediaType: z.string().min(1),
   sizeBytes: z.number().int().positive(),
@@ -17,12 +18,12 @@ export const evidenceRefSchema = z.strictObject({
 });
 
 export const recordViolationSchema = z.strictObject({
-  cameraId: z.string().min(1),
+  cameraId: z.number().int().positive(),
   trackKey: z.string().min(1).max(64),
   ruleCode: z.string().min(1),
   observedAt: z.iso.datetime(),
   vehicleClass: z.string().min(1),
-  sceneConfigVersion: z.number().int().nonnegative().nullable(),
+  sceneConfigVersion: z.number().int().positive(),
   details: z.record(z.string(), z.unknown()),
   evidence: z.array(evidenceRefSchema).min(1),
 });
@@ -42,7 +43,9 @@ export const JOB_SCHEMAS: { [K in JobName]: z.ZodType<JobPayloads[K]> } = {
  * Deterministic job id: the same act enqueued twice is one job while BullMQ remembers it. The database's
  * unique key (camera, track, rule) is the real guarantee, since BullMQ delivers at least once.
  */
-export function recordViolationJobId(p: Pick<RecordViolationPayload, 'cameraId' | 'trackKey' | 'ruleCode'>): string {
+export function recordViolationJobId(
+  p: Pick<RecordViolationPayload, 'cameraId' | 'trackKey' | 'ruleCode'>,
+): string {
   const digest = createHash('sha256').update(`${p.cameraId}\n${p.trackKey}\n${p.ruleCode}`).digest('hex');
   return `violation-${digest.slice(0, 32)}`;
 }

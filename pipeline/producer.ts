@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { recordViolationJobId, type JobPayloads } from './payloads.js';
-import { DEFAULT_JOB_OPTIONS, JOB_QUEUE, JobName, QueueName } from './queues.js';
+import type { QueueName } from './queues.js';
+import { DEFAULT_JOB_OPTIONS, JOB_QUEUE, JobName } from './queues.js';
 
 /** Typed producers over one BullMQ Queue per queue name. */
 export class Producer {
@@ -15,7 +16,11 @@ export class Producer {
   queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.connection, prefix: this.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      q = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
       this.queues.set(name, q);
     }
     return q;

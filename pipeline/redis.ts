@@ -11,7 +11,12 @@ export function createRedis(url: string, role: 'producer' | 'worker', extra: Red
     ...extra,
   };
   if (role === 'worker') return new Redis(url, { ...common, maxRetriesPerRequest: null });
-  return new Redis(url, { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000 });
+  return new Redis(url, {
+    ...common,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 3000,
+  });
 }
 
 /** Resolves once the client is ready, or rejects after timeoutMs. */

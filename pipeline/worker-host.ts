@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { AppError, errorMessage, isAppError } from '../core/errors.js';
 import { jobsProcessed } from '../core/metrics.js';
 import { JOB_SCHEMAS, type JobPayloads } from './payloads.js';
-import { JOB_QUEUE, JobName, QueueName } from './queues.js';
+import type { QueueName } from './queues.js';
+import { JOB_QUEUE, JobName } from './queues.js';
 
 export type JobHandler<N extends JobName> = (payload: JobPayloads[N], job: Job) => Promise<unknown>;
 export type HandlerEntry = { [N in JobName]: { name: N; handle: JobHandler<N> } }[JobName];
@@ -56,7 +57,9 @@ export function startWorkers(opts: {
         const parsed = schema.safeParse(job.data);
         if (!parsed.success) {
           jobsProcessed.inc({ queue, status: 'invalid' });
-          throw new UnrecoverableError(`invalid payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+          throw new UnrecoverableError(
+            `invalid payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+          );
         }
         try {
           const result = await (entry.handle as JobHandler<JobName>)(parsed.data, job);

@@ -1,4 +1,4 @@
-import { groundPoint, pointInPolygon, type Box } from './geometry.js';
+import { groundPoint, iou, pointInPolygon, type Box } from './geometry.js';
 import { redLightRule } from './rules/red-light.rule.js';
 import type { Rule, RuleCode, RuleHit } from './rules/rule.js';
 import type { SceneConfig } from './scene-config.js';
@@ -68,7 +68,12 @@ export class ViolationEngine {
     private scene: SceneConfig,
     options: EngineOptions = {},
   ) {
-    this.tracker = new IouTracker(options.tracker);
+    // Detections at the scene's threshold start tracks; weaker ones (down to half) only extend them.
+    this.tracker = new IouTracker({
+      highScore: scene.minScore,
+      lowScore: scene.minScore / 2,
+      ...options.tracker,
+    });
     this.rules = options.rules ?? [redLightRule];
     this.afterMs = options.afterMs ?? 1000;
     this.beforeMs = options.beforeMs ?? 1000;
@@ -89,13 +94,20 @@ export class ViolationEngine {
     this.frames.push(frame);
     while (this.frames.length > 1 && t - this.frames[0]!.capturedAt > this.bufferMs) this.frames.shift();
 
-    const inputs = detections
-      .filter((d) => d.score >= this.scene.minScore * 0.5)
-      .map((d) => ({
-        label: d.label,
-        score: d.score,
-        box: { x: d.box.x / frame.width, y: d.box.y / frame.height, w: d.box.w / frame.width, h: d.box.h / frame.height },
-      }))
+    const inputs = suppressCrossClass(
+      detections
+        .filter((d) => d.score >= this.scene.minScore * 0.5)
+        .map((d) => ({
+          label: d.label,
+          score: d.score,
+          box: {
+            x: d.box.x / frame.width,
+            y: d.box.y / frame.height,
+            w: d.box.w / frame.width,
+            h: d.box.h / frame.height,
+          },
+        })),
+    )
       .filter((d) => this.scene.vehicleClasses.includes(d.label as never))
       .filter((d) => !this.scene.ignoreMasks.some((mask) => pointInPolygon(groundPoint(d.box), mask)));
     const tracks = this.tracker.update(t, inputs);
@@ -129,7 +141,9 @@ export class ViolationEngine {
 
   private toFlag(hit: RuleHit, track: Track, models: EngineDetection['model'][]): Flag {
     const before = this.frameNear(hit.at - this.beforeMs, 'atOrBefore');
-    const at = this.frameNear(hit.at, 'atOrAfter');
+    // "At": the first frame after the act in which the vehicle was seen (so its box is drawn on it).
+    const seenAfter = track.history.find((h) => h.t >= hit.at)?.t;
+    const at = this.frames.find((f) => f.capturedAt === seenAfter) ?? this.frameNear(hit.at, 'atOrAfter');
     const after = this.frames[this.frames.length - 1]!;
     const boxAt = (f: EngineFrame | undefined) => track.history.find((h) => h.t === f?.capturedAt)?.box;
     const stills: StillRef[] = [];
@@ -157,6 +171,20 @@ export class ViolationEngine {
     }
     return this.frames.find((f) => f.capturedAt >= t);
   }
+}
+
+/**
+ * The detector suppresses overlaps per class, so one vehicle can come back as both "car" and "truck".
+ * Keep the best-scoring label of boxes that overlap this much, so a vehicle yields one track.
+ */
+export function suppressCrossClass<T extends { score: number; box: Box }>(
+  detections: T[],
+  overlap = 0.7,
+): T[] {
+  const sorted = [...detections].sort((a, b) => b.score - a.score);
+  const kept: T[] = [];
+  for (const d of sorted) if (!kept.some((k) => iou(k.box, d.box) >= overlap)) kept.push(d);
+  return kept;
 }
 
 function uniqueModels(detections: readonly EngineDetection[]): EngineDetection['model'][] {

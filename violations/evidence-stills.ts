@@ -9,13 +9,21 @@ export interface StillCaption {
   signal?: string;
 }
 
-const ROLE_LABEL: Record<StillRef['role'], string> = { before: 'TRƯỚC / BEFORE', at: 'VI PHẠM / AT', after: 'SAU / AFTER' };
+const ROLE_LABEL: Record<StillRef['role'], string> = {
+  before: 'TRƯỚC / BEFORE',
+  at: 'VI PHẠM / AT',
+  after: 'SAU / AFTER',
+};
 
 /**
  * Renders an evidence still: the frame as captured, with the stop lines, the vehicle's box and a caption
  * (camera, UTC time, role, rule, signal) drawn over it, as JPEG. The raw frame is not altered elsewhere.
  */
-export async function renderStill(still: StillRef, scene: SceneConfig, caption: StillCaption): Promise<Buffer> {
+export async function renderStill(
+  still: StillRef,
+  scene: SceneConfig,
+  caption: StillCaption,
+): Promise<Buffer> {
   const { width, height, data, capturedAt } = still.frame;
   const svg = overlaySvg(width, height, scene, still.box, [
     `${caption.cameraCode}  ${new Date(capturedAt).toISOString()}`,
@@ -43,7 +51,13 @@ export async function cropVehicle(still: StillRef, margin = 0.15): Promise<Buffe
     .toBuffer();
 }
 
-function overlaySvg(width: number, height: number, scene: SceneConfig, box: Box | undefined, lines: string[]): string {
+function overlaySvg(
+  width: number,
+  height: number,
+  scene: SceneConfig,
+  box: Box | undefined,
+  lines: string[],
+): string {
   const px = (v: number, total: number) => (v * total).toFixed(1);
   const stopLines = scene.stopLines
     .map(
@@ -66,5 +80,8 @@ function overlaySvg(width: number, height: number, scene: SceneConfig, box: Box 
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 }

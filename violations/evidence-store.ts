@@ -31,7 +31,8 @@ export class EvidenceStore {
     const file = path.join(this.root, rel);
     try {
       const stat = await fs.stat(file);
-      if (stat.size === bytes.length) return { sha256, sizeBytes: bytes.length, mediaType, storageUri: `cas:${rel}` };
+      if (stat.size === bytes.length)
+        return { sha256, sizeBytes: bytes.length, mediaType, storageUri: `cas:${rel}` };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -73,7 +74,8 @@ export class EvidenceStore {
 
   private relativePath(sha256: string, mediaType: string): string {
     const ext = EXTENSIONS[mediaType];
-    if (!ext) throw new AppError('bad_request', `unsupported evidence media type ${mediaType}`, { permanent: true });
+    if (!ext)
+      throw new AppError('bad_request', `unsupported evidence media type ${mediaType}`, { permanent: true });
     return `sha256/${sha256.slice(0, 2)}/${sha256}.${ext}`;
   }
 }

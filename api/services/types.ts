@@ -7,10 +7,10 @@ export interface DependencyHealth {
 }
 
 export interface CameraView {
-  id: string;
+  id: number;
   code: string;
   name: string;
-  location: string | null;
+  location: string;
   enabled: boolean;
   state: 'starting' | 'up' | 'down';
   reason: string | null;
@@ -30,13 +30,13 @@ export interface HealthReport {
 }
 
 export interface ViolationQuery {
-  cameraId?: string | undefined;
+  cameraId?: number | undefined;
   ruleCode?: string | undefined;
   status?: string | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
   limit: number;
-  offset: number;
+  cursor?: string | undefined;
 }
 
 export interface EvidenceView {
@@ -48,15 +48,15 @@ export interface EvidenceView {
 }
 
 export interface ViolationView {
-  id: string;
-  cameraId: string;
-  cameraCode: string | null;
+  id: number;
+  cameraId: number;
+  cameraCode: string;
   ruleCode: string;
   status: string;
   observedAt: string;
-  vehicleClass: string | null;
+  vehicleClass: string;
   plate: string | null;
-  sceneConfigVersion: number | null;
+  sceneConfigVersion: number;
   details: Record<string, unknown>;
   evidence: EvidenceView[];
   createdAt: string;
@@ -64,17 +64,21 @@ export interface ViolationView {
 
 export interface ViolationPage {
   items: ViolationView[];
+  /** All violations matching the filter. */
   total: number;
-  limit: number;
-  offset: number;
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
 }
 
 export interface ApiServices {
   health(): Promise<HealthReport>;
   listCameras(): Promise<CameraView[]>;
   listViolations(q: ViolationQuery): Promise<ViolationPage>;
-  getViolation(id: string): Promise<ViolationView | undefined>;
+  getViolation(id: number): Promise<ViolationView | undefined>;
   /** Evidence bytes by sha256 for an asset that belongs to a violation. */
-  readEvidence(violationId: string, sha256: string): Promise<{ mediaType: string; bytes: Buffer } | undefined>;
+  readEvidence(
+    violationId: number,
+    sha256: string,
+  ): Promise<{ mediaType: string; bytes: Buffer } | undefined>;
   metrics(): Promise<{ contentType: string; body: string }>;
 }

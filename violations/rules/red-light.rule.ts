@@ -38,8 +38,8 @@ export const redLightRule: Rule = {
           signalSource: signal.source,
           redForMs: Math.round(signal.sincePhaseStartMs),
           crossingPoint: lerp(p, q, t),
-          framesBefore: prev.t,
-          frameAfter: last.t,
+          /** The two analysed frames the crossing lies between. */
+          crossedBetween: [new Date(prev.t).toISOString(), new Date(last.t).toISOString()],
         },
       };
     }

@@ -37,7 +37,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects an unknown key in a namespace the project owns, suggesting the right one', () => {
-    expect(() => loadConfig({ INGEST_FSP: '2' })).toThrow(/INGEST_FSP: unknown setting \(did you mean INGEST_FPS\?\)/);
+    expect(() => loadConfig({ INGEST_FSP: '2' })).toThrow(
+      /INGEST_FSP: unknown setting \(did you mean INGEST_FPS\?\)/,
+    );
   });
 
   it('rejects a backoff floor above its cap', () => {
@@ -47,7 +49,9 @@ describe('loadConfig', () => {
   });
 
   it('accepts well-formed API tokens and rejects short ones', () => {
-    expect(loadConfig({ API_TOKENS: 'reviewer:abcdefghijklmnop1234,operator:ZZZZZZZZZZZZZZZZ' }).API_TOKENS).toBeDefined();
+    expect(
+      loadConfig({ API_TOKENS: 'reviewer:abcdefghijklmnop1234,operator:ZZZZZZZZZZZZZZZZ' }).API_TOKENS,
+    ).toBeDefined();
     expect(() => loadConfig({ API_TOKENS: 'reviewer:short' })).toThrow(/API_TOKENS/);
   });
 });

@@ -47,9 +47,13 @@ describe('outbox', () => {
   });
 
   it('drops the oldest entry past its capacity and counts it', async () => {
-    const box = new Outbox<number>(async () => {
-      throw new Error('down');
-    }, log, 2);
+    const box = new Outbox<number>(
+      async () => {
+        throw new Error('down');
+      },
+      log,
+      2,
+    );
     for (const n of [1, 2, 3]) await box.submit(n);
     expect(box.size).toBe(2);
     expect(box.dropped).toBe(1);

@@ -3,14 +3,22 @@ import { recordViolationJobId, recordViolationSchema } from '../../../pipeline/p
 
 const sha = 'a'.repeat(64);
 const payload = {
-  cameraId: '12',
+  cameraId: 12,
   trackKey: 'lq3k2-7',
   ruleCode: 'red_light',
   observedAt: '2026-11-22T04:00:00.000Z',
   vehicleClass: 'car',
   sceneConfigVersion: 1,
   details: { redForMs: 400 },
-  evidence: [{ kind: 'still_at', sha256: sha, mediaType: 'image/jpeg', sizeBytes: 1000, storageUri: `cas:sha256/aa/${sha}.jpg` }],
+  evidence: [
+    {
+      kind: 'still_at',
+      sha256: sha,
+      mediaType: 'image/jpeg',
+      sizeBytes: 1000,
+      storageUri: `cas:sha256/aa/${sha}.jpg`,
+    },
+  ],
 };
 
 describe('violation.record payload', () => {
@@ -31,7 +39,9 @@ describe('violation.record payload', () => {
   it('derives the same job id for the same act and different ids for different acts', () => {
     expect(recordViolationJobId(payload)).toBe(recordViolationJobId({ ...payload }));
     expect(recordViolationJobId(payload)).not.toBe(recordViolationJobId({ ...payload, trackKey: 'lq3k2-8' }));
-    expect(recordViolationJobId(payload)).not.toBe(recordViolationJobId({ ...payload, ruleCode: 'wrong_way' }));
+    expect(recordViolationJobId(payload)).not.toBe(
+      recordViolationJobId({ ...payload, ruleCode: 'wrong_way' }),
+    );
     expect(recordViolationJobId(payload)).not.toContain(':');
   });
 });

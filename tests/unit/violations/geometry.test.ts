@@ -3,15 +3,21 @@ import { iou, pointInPolygon, segmentCrossing, sideOf } from '../../../violation
 
 describe('geometry', () => {
   it('finds where a path crosses a line, as a fraction of the path', () => {
-    expect(segmentCrossing({ x: 0.5, y: 0.2 }, { x: 0.5, y: 0.6 }, { x: 0, y: 0.5 }, { x: 1, y: 0.5 })).toBeCloseTo(0.75);
+    expect(
+      segmentCrossing({ x: 0.5, y: 0.2 }, { x: 0.5, y: 0.6 }, { x: 0, y: 0.5 }, { x: 1, y: 0.5 }),
+    ).toBeCloseTo(0.75);
   });
 
   it('reports no crossing for a path that stops short of the line', () => {
-    expect(segmentCrossing({ x: 0.5, y: 0.2 }, { x: 0.5, y: 0.49 }, { x: 0, y: 0.5 }, { x: 1, y: 0.5 })).toBeUndefined();
+    expect(
+      segmentCrossing({ x: 0.5, y: 0.2 }, { x: 0.5, y: 0.49 }, { x: 0, y: 0.5 }, { x: 1, y: 0.5 }),
+    ).toBeUndefined();
   });
 
   it('reports no crossing for a path beside the end of the line', () => {
-    expect(segmentCrossing({ x: 0.9, y: 0.2 }, { x: 0.9, y: 0.8 }, { x: 0, y: 0.5 }, { x: 0.8, y: 0.5 })).toBeUndefined();
+    expect(
+      segmentCrossing({ x: 0.9, y: 0.2 }, { x: 0.9, y: 0.8 }, { x: 0, y: 0.5 }, { x: 0.8, y: 0.5 }),
+    ).toBeUndefined();
   });
 
   it('tells the sides of a line apart', () => {

@@ -1,0 +1,57 @@
+import client from 'prom-client';
+import { registry } from '../../core/metrics.js';
+import type { CameraStatus } from '../../pipeline/camera-status.js';
+
+/**
+ * Fleet metrics for Prometheus, assembled at scrape time from the camera states the ingest workers publish
+ * to Redis, so one scrape of the API covers every camera whichever worker holds it. Camera codes are the
+ * only per-camera label.
+ */
+export function createFleetMetrics(load: () => Promise<CameraStatus[]>): client.Registry {
+  const fleet = new client.Registry();
+  let snapshot: CameraStatus[] = [];
+  const refresh = async () => {
+    snapshot = await load();
+  };
+  const counter = (name: string, help: string, pick: (s: CameraStatus) => number) =>
+    new client.Counter({
+      name,
+      help,
+      labelNames: ['camera'] as const,
+      registers: [fleet],
+      collect() {
+        this.reset();
+        for (const s of snapshot) this.inc({ camera: s.code }, pick(s));
+      },
+    });
+  new client.Gauge({
+    name: 'camera_stream_up',
+    help: '1 while frames flow from the camera, 0 otherwise (no report in 15 s counts as down)',
+    labelNames: ['camera'] as const,
+    registers: [fleet],
+    async collect() {
+      await refresh();
+      this.reset();
+      for (const s of snapshot) this.set({ camera: s.code }, s.state === 'up' ? 1 : 0);
+    },
+  });
+  counter('camera_frames_received_total', 'Frames decoded from the camera stream', (s) => s.framesReceived);
+  counter('camera_frames_processed_total', 'Frames that went through detection', (s) => s.framesProcessed);
+  counter(
+    'camera_frames_dropped_total',
+    'Frames replaced by a newer one before detection',
+    (s) => s.framesDropped,
+  );
+  counter('camera_stream_restarts_total', 'ffmpeg restarts', (s) => s.restarts);
+  new client.Gauge({
+    name: 'camera_frames_per_second',
+    help: 'Frames received per second over the last 10 s',
+    labelNames: ['camera'] as const,
+    registers: [fleet],
+    collect() {
+      this.reset();
+      for (const s of snapshot) this.set({ camera: s.code }, s.fpsReceived);
+    },
+  });
+  return client.Registry.merge([registry, fleet]);
+}

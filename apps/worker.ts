@@ -1,0 +1,31 @@
+/**
+ * Worker role: takes jobs from the BullMQ queues and records violations in PostgreSQL.
+ */
+import { openDatabase } from '../db/database.js';
+import { recordViolationHandler } from '../pipeline/handlers/record-violation.handler.js';
+import { JobName } from '../pipeline/queues.js';
+import { createRedis } from '../pipeline/redis.js';
+import { startWorkers } from '../pipeline/worker-host.js';
+import { EvidenceStore } from '../violations/evidence-store.js';
+import { boot, run } from './boot.js';
+
+run('worker', async () => {
+  const { config, log, lifecycle } = boot('worker');
+  const database = await openDatabase(config, log);
+  lifecycle.onClose('database', () => database.close());
+  const redis = createRedis(config.REDIS_URL, 'worker');
+  lifecycle.onClose('redis', () => void redis.disconnect());
+  const store = new EvidenceStore(config.evidenceDir);
+  const workers = startWorkers({
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    log,
+    handlers: [
+      { name: JobName.RecordViolation, handle: recordViolationHandler({ db: database.db, store, log }) },
+    ],
+  });
+  lifecycle.onClose('workers', async () => {
+    await Promise.all(workers.map((w) => w.close()));
+  });
+  log.info({ queues: workers.map((w) => w.name) }, 'worker ready');
+});
