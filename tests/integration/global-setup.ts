@@ -1,8 +1,11 @@
 /**
  * Integration tests run against the real PostgreSQL and Redis given by TEST_DATABASE_URL and REDIS_URL
- * (defaults: the local servers). Fails fast, with the command to start them, when one is down.
+ * (defaults: the local servers). Fails fast, with the command to start them, when one is down. Then it
+ * drops test databases left by crashed runs and builds the migrated template test databases are cloned
+ * from (tests/integration/helpers/db.ts), once, before any test file starts.
  */
 import net from 'node:net';
+import { dropStaleTestDatabases, ensureTestTemplate } from './helpers/db.js';
 
 function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -34,5 +37,13 @@ export default async function setup(): Promise<void> {
       `Redis does not answer at ${redis.hostname}:${redis.port || 6379}. Start it: ` +
         'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no',
     );
+  }
+  await dropStaleTestDatabases();
+  try {
+    await ensureTestTemplate();
+  } catch (err) {
+    throw new Error(`building the migrated test database template failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

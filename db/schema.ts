@@ -1,0 +1,287 @@
+/**
+ * Hand-written Kysely table types: one interface per table, mirroring the migrations in db/migrations
+ * column for column (snake_case, as in SQL). Repositories map rows to the camelCase domain types they
+ * export; code outside db/ imports types from here or from the repositories, never from kysely.
+ *
+ * Conventions of the pg pool opened by db/database.ts:
+ * - bigint (int8) columns arrive as JavaScript numbers (the pool installs a parser that refuses values
+ *   beyond Number.MAX_SAFE_INTEGER), so ids and amounts in VND are `number`.
+ * - timestamptz arrives as Date; numeric and ranges arrive as strings.
+ * - jsonb is written as a JSON string (pg would turn a JavaScript array into a PostgreSQL array literal),
+ *   and read as the parsed value.
+ */
+import type {
+  ColumnType,
+  Generated,
+  GeneratedAlways,
+  Insertable,
+  Kysely,
+  Selectable,
+  Transaction,
+} from 'kysely';
+
+/** Anything a repository function can run on: the database or a transaction a service opened. */
+export type DbExecutor = Kysely<DB> | Transaction<DB>;
+/** The database handle and a transaction on it, for code outside db/ (which may not import kysely). */
+export type Db = Kysely<DB>;
+export type DbTransaction = Transaction<DB>;
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** A jsonb column holding an object: read parsed, written as JSON text. */
+type JsonbObject = ColumnType<JsonObject, string, string>;
+/** A jsonb object column with a database default. */
+type JsonbObjectDefault = ColumnType<JsonObject, string | undefined, string>;
+/** timestamptz set by the caller. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** Nullable timestamptz. */
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** timestamptz defaulting to now() and never changed by an update. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/** timestamptz defaulting to now(), maintained by the set_updated_at trigger. */
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string | undefined>;
+/** bigint identity column (GENERATED ALWAYS). */
+type Id = GeneratedAlways<number>;
+
+// ---------------------------------------------------------------------------------------------------
+// Enumerations shared by the type level and the CHECK constraints in the migrations (the integration
+// tests insert every value listed here, so a list that drifts from its constraint fails a test).
+
+export const VIOLATION_STATUSES = [
+  'flagged', // created by the pipeline, waiting for review
+  'in_review', // a reviewer has it open
+  'approved', // a reviewer confirmed it; a notice may be issued
+  'rejected', // a reviewer dismissed it (reason on the review row)
+  'notified', // a notice was issued to the registered owner
+  'closed', // the notice was resolved (paid or otherwise settled)
+  'expired', // the one-year limitation passed before a notice was issued
+] as const;
+export type ViolationStatus = (typeof VIOLATION_STATUSES)[number];
+
+export const EVIDENCE_KINDS = [
+  'still_before',
+  'still_at',
+  'still_after',
+  'vehicle_crop',
+  'plate_crop',
+  'clip',
+  'manifest',
+  'signature',
+] as const;
+export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
+
+export const PLATE_COLORS = ['white', 'yellow', 'blue', 'red'] as const;
+export type PlateColor = (typeof PLATE_COLORS)[number];
+
+export const REVIEW_DECISIONS = ['approve', 'reject', 'escalate'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+export const NOTICE_STATES = ['draft', 'issued', 'delivered', 'paid', 'overdue', 'cancelled'] as const;
+export type NoticeState = (typeof NOTICE_STATES)[number];
+
+export const USER_ROLES = ['reviewer', 'supervisor', 'operator', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** The vehicle classes the sanction table distinguishes: Decree 168 Art 6 (cars) and Art 7 (motorbikes). */
+export const SANCTION_VEHICLE_CLASSES = ['car', 'motorbike'] as const;
+export type SanctionVehicleClass = (typeof SANCTION_VEHICLE_CLASSES)[number];
+
+// ---------------------------------------------------------------------------------------------------
+
+export interface CameraTable {
+  id: Id;
+  code: string;
+  name: string;
+  location: Generated<string>;
+  lat: number | null;
+  lon: number | null;
+  /** Carries credentials: never logged, never returned by list functions unless they say so. */
+  rtsp_url: string | null;
+  enabled: Generated<boolean>;
+  timezone: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface SceneConfigTable {
+  id: Id;
+  camera_id: number;
+  version: number;
+  config: JsonbObject;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface ViolationTable {
+  id: Id;
+  camera_id: number;
+  track_key: string;
+  rule_code: string;
+  /** timestamptz(3): millisecond precision, like a JavaScript Date (keeps keyset cursors exact). */
+  observed_at: Timestamp;
+  status: ColumnType<ViolationStatus, ViolationStatus | undefined, ViolationStatus>;
+  /** Compact form: uppercase letters and digits, Đ kept. */
+  plate: string | null;
+  plate_color: PlateColor | null;
+  plate_confidence: number | null;
+  vehicle_class: string;
+  scene_config_version: number;
+  details: JsonbObjectDefault;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface EvidenceAssetTable {
+  id: Id;
+  violation_id: number;
+  kind: EvidenceKind;
+  media_type: string;
+  sha256: string;
+  size_bytes: number;
+  storage_uri: string;
+  created_at: CreatedAt;
+}
+
+export interface PlateReadTable {
+  id: Id;
+  violation_id: number | null;
+  camera_id: number;
+  track_key: string;
+  plate: string;
+  confidence: number;
+  model_name: string;
+  model_version: string;
+  read_at: Timestamp;
+  details: JsonbObjectDefault;
+  created_at: CreatedAt;
+}
+
+export interface AppUserTable {
+  id: Id;
+  username: string;
+  password_hash: string;
+  display_name: string;
+  unit: string | null;
+  disabled: Generated<boolean>;
+  failed_logins: Generated<number>;
+  locked_until: NullableTimestamp;
+  last_login_at: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface UserRoleTable {
+  user_id: number;
+  role: UserRole;
+  scope: Generated<string>;
+  created_at: CreatedAt;
+}
+
+export interface ReviewTable {
+  id: Id;
+  violation_id: number;
+  reviewer_id: number;
+  decision: ReviewDecision;
+  reason_code: string | null;
+  plate_before: string | null;
+  plate_after: string | null;
+  note: string | null;
+  created_at: CreatedAt;
+}
+
+export interface SanctionRuleTable {
+  id: Id;
+  rule_code: string;
+  vehicle_class: SanctionVehicleClass;
+  /** numrange of km/h over the limit for speeding tiers, e.g. '[5,10)', '(35,)'; null for other rules. */
+  speed_excess_kmh: string | null;
+  description: string;
+  /** The legal instrument, e.g. '168/2024/NĐ-CP'. */
+  legal_basis: string;
+  /** Article.clause.point within it, e.g. '6.9.b'. */
+  citation: string;
+  fine_min_vnd: number;
+  fine_max_vnd: number;
+  /** Midpoint of the range (generated). */
+  fine_default_vnd: GeneratedAlways<number>;
+  points: Generated<number>;
+  valid_from: Timestamp;
+  valid_to: NullableTimestamp;
+  /** True for rows whose amounts are carried over without verification against the text in force. */
+  provisional: Generated<boolean>;
+  note: string | null;
+  created_at: CreatedAt;
+}
+
+export interface NoticeTable {
+  id: Id;
+  violation_id: number;
+  notice_code: string;
+  state: ColumnType<NoticeState, NoticeState | undefined, NoticeState>;
+  sanction_rule_id: number | null;
+  plate: string;
+  vehicle_class: string;
+  fine_amount_vnd: number;
+  points: Generated<number>;
+  legal_basis: string;
+  citation: string;
+  issued_by: number | null;
+  issued_at: NullableTimestamp;
+  due_at: NullableTimestamp;
+  delivered_at: NullableTimestamp;
+  paid_at: NullableTimestamp;
+  cancelled_at: NullableTimestamp;
+  cancel_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** Append-only; id, at, prev_hash and hash are assigned by the audit_log_chain trigger. */
+export interface AuditLogTable {
+  id: GeneratedAlways<number>;
+  at: GeneratedAlways<Date>;
+  actor: string;
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  details: JsonbObjectDefault;
+  prev_hash: GeneratedAlways<string>;
+  hash: GeneratedAlways<string>;
+}
+
+/** One row: the end of the audit chain, maintained by the audit_log_chain trigger only. */
+export interface AuditLogHeadTable {
+  singleton: GeneratedAlways<boolean>;
+  last_id: GeneratedAlways<number>;
+  last_hash: GeneratedAlways<string>;
+}
+
+export interface DB {
+  camera: CameraTable;
+  scene_config: SceneConfigTable;
+  violation: ViolationTable;
+  evidence_asset: EvidenceAssetTable;
+  plate_read: PlateReadTable;
+  app_user: AppUserTable;
+  user_role: UserRoleTable;
+  review: ReviewTable;
+  sanction_rule: SanctionRuleTable;
+  notice: NoticeTable;
+  audit_log: AuditLogTable;
+  audit_log_head: AuditLogHeadTable;
+}
+
+export type CameraRow = Selectable<CameraTable>;
+export type SceneConfigRow = Selectable<SceneConfigTable>;
+export type ViolationRow = Selectable<ViolationTable>;
+export type EvidenceAssetRow = Selectable<EvidenceAssetTable>;
+export type PlateReadRow = Selectable<PlateReadTable>;
+export type AppUserRow = Selectable<AppUserTable>;
+export type UserRoleRow = Selectable<UserRoleTable>;
+export type ReviewRow = Selectable<ReviewTable>;
+export type SanctionRuleRow = Selectable<SanctionRuleTable>;
+export type NoticeRow = Selectable<NoticeTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;
+export type NewViolationRow = Insertable<ViolationTable>;
