@@ -68,7 +68,7 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
     }
   };
 
-  const metricsRegistry = createFleetMetrics(async () => {
+  const fleetMetrics = createFleetMetrics(async () => {
     const cameras = await listCameras(db);
     const statuses = await readCameraStatuses(
       redis,
@@ -142,7 +142,8 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
     },
 
     async metrics() {
-      return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
+      await fleetMetrics.refresh();
+      return { contentType: fleetMetrics.registry.contentType, body: await fleetMetrics.registry.metrics() };
     },
   };
 }

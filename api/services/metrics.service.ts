@@ -7,7 +7,11 @@ import type { CameraStatus } from '../../pipeline/camera-status.js';
  * to Redis, so one scrape of the API covers every camera whichever worker holds it. Camera codes are the
  * only per-camera label.
  */
-export function createFleetMetrics(load: () => Promise<CameraStatus[]>): client.Registry {
+export function createFleetMetrics(load: () => Promise<CameraStatus[]>): {
+  registry: client.Registry;
+  /** Reads the fleet's state once; call before each scrape (the collectors run concurrently). */
+  refresh(): Promise<void>;
+} {
   const fleet = new client.Registry();
   let snapshot: CameraStatus[] = [];
   const refresh = async () => {
@@ -29,8 +33,7 @@ export function createFleetMetrics(load: () => Promise<CameraStatus[]>): client.
     help: '1 while frames flow from the camera, 0 otherwise (no report in 15 s counts as down)',
     labelNames: ['camera'] as const,
     registers: [fleet],
-    async collect() {
-      await refresh();
+    collect() {
       this.reset();
       for (const s of snapshot) this.set({ camera: s.code }, s.state === 'up' ? 1 : 0);
     },
@@ -53,5 +56,5 @@ export function createFleetMetrics(load: () => Promise<CameraStatus[]>): client.
       for (const s of snapshot) this.set({ camera: s.code }, s.fpsReceived);
     },
   });
-  return client.Registry.merge([registry, fleet]);
+  return { registry: client.Registry.merge([registry, fleet]), refresh };
 }

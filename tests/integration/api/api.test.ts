@@ -1,0 +1,243 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../../api/app.js';
+import { createApiServices } from '../../../api/services/api-services.js';
+import { createLogger } from '../../../core/logger.js';
+import { upsertCameraByCode } from '../../../db/repositories/camera.repository.js';
+import { addAsset } from '../../../db/repositories/evidence.repository.js';
+import { recordViolation } from '../../../db/repositories/violation.repository.js';
+import { addSceneConfigVersion } from '../../../db/repositories/scene-config.repository.js';
+import { publishCameraStatuses } from '../../../pipeline/camera-status.js';
+import { EvidenceStore } from '../../../violations/evidence-store.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const TOKENS = {
+  reviewer: 'reviewer-token-0123456789abcdef',
+  supervisor: 'supervisor-token-0123456789abcdef',
+  operator: 'operator-token-0123456789abcdef',
+  admin: 'admin-token-0123456789abcdef',
+};
+const API_TOKENS = Object.entries(TOKENS)
+  .map(([role, token]) => `${role}:${token}`)
+  .join(',');
+
+let tdb: TestDatabase;
+let redis: Redis;
+let evidenceDir: string;
+let app: ReturnType<typeof createApp>;
+let violationId: number;
+let stillSha: string;
+const prefix = `pn-test-api-${process.pid}-${Date.now()}`;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  evidenceDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pn-api-evidence-'));
+  const store = new EvidenceStore(evidenceDir);
+
+  const up = await upsertCameraByCode(tdb.db, {
+    code: 'TN-101',
+    name: 'Ngã tư Đồng Quang',
+    location: 'TP Thái Nguyên',
+    rtspUrl: 'rtsp://admin:s3cret-camera-password@10.0.0.7/stream1',
+  });
+  const down = await upsertCameraByCode(tdb.db, { code: 'TN-102', name: 'Cầu Gia Bẩy', rtspUrl: 'rtsp://10.0.0.8/s' });
+  await addSceneConfigVersion(tdb.db, { cameraId: up.id, config: { stopLines: [] }, createdBy: 'test' });
+  await publishCameraStatuses(redis, prefix, [
+    {
+      cameraId: String(up.id),
+      code: 'TN-101',
+      state: 'up',
+      lastFrameAt: Date.now(),
+      framesReceived: 120,
+      framesProcessed: 110,
+      framesDropped: 10,
+      restarts: 1,
+      fpsReceived: 2,
+      workerId: 'test',
+      updatedAt: Date.now(),
+    },
+  ]);
+  void down;
+
+  const still = await store.put(Buffer.from('jpeg bytes of the still'), 'image/jpeg');
+  stillSha = still.sha256;
+  const v = await recordViolation(tdb.db, {
+    cameraId: up.id,
+    trackKey: 'k1-1',
+    ruleCode: 'red_light',
+    observedAt: new Date('2026-11-22T01:00:00Z'),
+    vehicleClass: 'car',
+    sceneConfigVersion: 1,
+    details: { redForMs: 400 },
+  });
+  violationId = v.id;
+  await addAsset(tdb.db, { violationId, kind: 'still_at', ...still });
+  for (let i = 2; i <= 5; i++) {
+    await recordViolation(tdb.db, {
+      cameraId: up.id,
+      trackKey: `k${i}-${i}`,
+      ruleCode: 'red_light',
+      observedAt: new Date(Date.UTC(2026, 10, 22, 1, i)),
+      vehicleClass: 'car',
+      sceneConfigVersion: 1,
+    });
+  }
+
+  const services = createApiServices({ db: tdb.db, redis, queuePrefix: prefix, store });
+  app = createApp({ services, log: createLogger({ level: 'silent' }), apiTokens: API_TOKENS });
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await tdb?.drop();
+  if (evidenceDir) await fs.rm(evidenceDir, { recursive: true, force: true });
+});
+
+const auth = (role: keyof typeof TOKENS) => ({ Authorization: `Bearer ${TOKENS[role]}` });
+
+describe('GET /health', () => {
+  it('reports the database, Redis and each camera; degraded while a camera is down', async () => {
+    const res = await request(app.app).get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body.database.ok).toBe(true);
+    expect(res.body.redis.ok).toBe(true);
+    expect(res.body.cameras).toEqual([
+      { code: 'TN-101', state: 'up' },
+      { code: 'TN-102', state: 'down' },
+    ]);
+    expect(res.body.status).toBe('degraded');
+  });
+});
+
+describe('GET /api/cameras', () => {
+  it('lists cameras with their live state and never their stream URL', async () => {
+    const res = await request(app.app).get('/api/cameras');
+    expect(res.status).toBe(200);
+    expect(res.body.items).toHaveLength(2);
+    expect(res.body.items[0]).toMatchObject({ code: 'TN-101', state: 'up', framesReceived: 120, framesDropped: 10 });
+    expect(res.body.items[1]).toMatchObject({ code: 'TN-102', state: 'down' });
+    expect(JSON.stringify(res.body)).not.toContain('s3cret');
+    expect(JSON.stringify(res.body)).not.toContain('rtsp://');
+  });
+});
+
+describe('GET /metrics', () => {
+  it('exposes per-camera frame counters for every camera', async () => {
+    const res = await request(app.app).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('camera_frames_received_total{camera="TN-101"} 120');
+    expect(res.text).toContain('camera_frames_dropped_total{camera="TN-101"} 10');
+    expect(res.text).toContain('camera_stream_up{camera="TN-102"} 0');
+  });
+});
+
+describe('GET /api/violations', () => {
+  it('requires authentication', async () => {
+    const res = await request(app.app).get('/api/violations');
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error: { code: 'unauthorized', message: 'authentication required' } });
+  });
+
+  it('refuses an unknown token', async () => {
+    const res = await request(app.app).get('/api/violations').set('Authorization', 'Bearer not-a-real-token-at-all');
+    expect(res.status).toBe(401);
+  });
+
+  it('pages newest first with a cursor and a total', async () => {
+    const first = await request(app.app).get('/api/violations?limit=2').set(auth('reviewer'));
+    expect(first.status).toBe(200);
+    expect(first.body.total).toBe(5);
+    expect(first.body.items.map((v: { trackKey?: string; observedAt: string }) => v.observedAt)).toEqual([
+      '2026-11-22T01:05:00.000Z',
+      '2026-11-22T01:04:00.000Z',
+    ]);
+    const second = await request(app.app).get(`/api/violations?limit=2&cursor=${first.body.nextCursor}`).set(auth('reviewer'));
+    expect(second.body.items.map((v: { observedAt: string }) => v.observedAt)).toEqual([
+      '2026-11-22T01:03:00.000Z',
+      '2026-11-22T01:02:00.000Z',
+    ]);
+  });
+
+  it('filters by rule and time', async () => {
+    const res = await request(app.app)
+      .get('/api/violations?rule=red_light&from=2026-11-22T01:03:00Z&to=2026-11-22T01:05:00Z')
+      .set(auth('operator'));
+    expect(res.body.total).toBe(2);
+    const none = await request(app.app).get('/api/violations?rule=speeding').set(auth('operator'));
+    expect(none.body.total).toBe(0);
+  });
+
+  it('answers malformed filters with a 400 naming the field, without internals', async () => {
+    const res = await request(app.app).get('/api/violations?limit=100000&from=yesterday').set(auth('reviewer'));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('bad_request');
+    expect(res.body.error.message).toMatch(/limit/);
+    expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts/);
+  });
+});
+
+describe('GET /api/violations/:id', () => {
+  it('shows a violation with links to its evidence', async () => {
+    const res = await request(app.app).get(`/api/violations/${violationId}`).set(auth('reviewer'));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: violationId, cameraCode: 'TN-101', ruleCode: 'red_light', status: 'flagged' });
+    expect(res.body.evidence).toEqual([
+      expect.objectContaining({ kind: 'still_at', sha256: stillSha, url: `/api/violations/${violationId}/evidence/${stillSha}` }),
+    ]);
+    const file = await request(app.app).get(res.body.evidence[0].url).set(auth('reviewer'));
+    expect(file.status).toBe(200);
+    expect(file.headers['content-type']).toBe('image/jpeg');
+    expect(file.body.toString()).toBe('jpeg bytes of the still');
+  });
+
+  it('is closed to operators', async () => {
+    const res = await request(app.app).get(`/api/violations/${violationId}`).set(auth('operator'));
+    expect(res.status).toBe(403);
+  });
+
+  it('answers 404 for a missing violation and for evidence of another violation', async () => {
+    expect((await request(app.app).get('/api/violations/999999').set(auth('reviewer'))).status).toBe(404);
+    const other = await request(app.app).get(`/api/violations/${violationId + 1}/evidence/${stillSha}`).set(auth('reviewer'));
+    expect(other.status).toBe(404);
+  });
+});
+
+describe('route roles', () => {
+  it('every route refuses every role it does not allow', async () => {
+    const routes = app.routes.routes;
+    expect(routes.length).toBeGreaterThanOrEqual(6);
+    for (const route of routes) {
+      const url = route.path.replace(':id', String(violationId)).replace(':sha256', stillSha);
+      const call = () => request(app.app)[route.method](url);
+      if ((route.roles as readonly string[]).includes('public')) {
+        expect((await call()).status, `${route.method} ${route.path}`).toBeLessThan(400);
+        continue;
+      }
+      expect((await call()).status, `${route.method} ${route.path} anonymous`).toBe(401);
+      for (const role of ['reviewer', 'supervisor', 'operator'] as const) {
+        const res = await call().set(auth(role));
+        if ((route.roles as readonly string[]).includes(role)) expect(res.status, `${route.path} as ${role}`).toBeLessThan(400);
+        else expect(res.status, `${route.path} as ${role}`).toBe(403);
+      }
+      expect((await call().set(auth('admin'))).status, `${route.path} as admin`).toBeLessThan(400);
+    }
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await request(app.app).get('/api/nothing-here');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+
+  it('answers a malformed JSON body with a 400 and no stack trace', async () => {
+    const res = await request(app.app).post('/api/violations').set('Content-Type', 'application/json').send('{"a":');
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).not.toContain('SyntaxError');
+  });
+});
