@@ -46,9 +46,10 @@ const PLACES = [
 ];
 
 /**
- * The simulated clip looks down on a car park where cars drive from the top of the frame to the bottom. The
- * demo scene draws a stop line across the lower half and a fixed-time signal (offset per camera so the
- * cameras do not flag in lockstep): a car crossing on red is a red-light violation.
+ * The simulated clip looks straight down on a car park: cars in the left lane drive down the frame, cars in
+ * the right lane up it. The demo scene draws a stop line across the middle for the down-going traffic and a
+ * fixed-time signal (offset per camera so the cameras do not flag in lockstep): a car crossing on red is a
+ * red-light violation.
  */
 export function demoScene(index: number): JsonObject {
   return parseSceneConfig({
@@ -65,6 +66,7 @@ export function demoScene(index: number): JsonObject {
     vehicleClasses: ['car', 'truck', 'bus', 'motorcycle'],
     // The clip looks straight down on the cars, a view COCO detectors score low: a lower start threshold.
     minScore: 0.24,
+    anchor: 'center',
   }) as unknown as JsonObject;
 }
 

@@ -109,7 +109,10 @@ export class ViolationEngine {
         })),
     )
       .filter((d) => this.scene.vehicleClasses.includes(d.label as never))
-      .filter((d) => !this.scene.ignoreMasks.some((mask) => pointInPolygon(groundPoint(d.box), mask)));
+      .filter(
+        (d) =>
+          !this.scene.ignoreMasks.some((mask) => pointInPolygon(groundPoint(d.box, this.scene.anchor), mask)),
+      );
     const tracks = this.tracker.update(t, inputs);
     const models = uniqueModels(detections);
 

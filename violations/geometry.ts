@@ -60,9 +60,9 @@ export function iou(a: Box, b: Box): number {
   return union > 0 ? inter / union : 0;
 }
 
-/** The point of a vehicle box that touches the road: bottom centre. */
-export function groundPoint(box: Box): Point {
-  return { x: box.x + box.w / 2, y: box.y + box.h };
+/** The point of a vehicle box that stands for its position on the road (see SceneConfig.anchor). */
+export function groundPoint(box: Box, anchor: 'bottom-center' | 'center' = 'bottom-center'): Point {
+  return { x: box.x + box.w / 2, y: anchor === 'center' ? box.y + box.h / 2 : box.y + box.h };
 }
 
 export function lerp(p: Point, q: Point, t: number): Point {

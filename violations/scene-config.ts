@@ -43,6 +43,11 @@ export const sceneConfigSchema = z.strictObject({
   /** Vehicle classes the rules consider. */
   vehicleClasses: z.array(z.enum(VEHICLE_CLASSES)).default(['car', 'motorcycle', 'bus', 'truck']),
   minScore: z.number().min(0).max(1).default(0.35),
+  /**
+   * The point of a vehicle's box that stands for its position: where it touches the road (bottom centre)
+   * for the usual oblique camera, the box centre for a camera looking straight down.
+   */
+  anchor: z.enum(['bottom-center', 'center']).default('bottom-center'),
 });
 
 export type SceneConfig = z.output<typeof sceneConfigSchema>;

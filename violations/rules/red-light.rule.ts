@@ -15,8 +15,8 @@ export const redLightRule: Rule = {
     if (h.length < 2 || !ctx.scene.vehicleClasses.includes(track.label as never)) return undefined;
     const prev = h[h.length - 2]!;
     const last = h[h.length - 1]!;
-    const p = groundPoint(prev.box);
-    const q = groundPoint(last.box);
+    const p = groundPoint(prev.box, ctx.scene.anchor);
+    const q = groundPoint(last.box, ctx.scene.anchor);
     for (const line of ctx.scene.stopLines) {
       const t = segmentCrossing(p, q, line.a, line.b);
       if (t === undefined) continue;

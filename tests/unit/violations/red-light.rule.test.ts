@@ -63,6 +63,13 @@ describe('red-light rule', () => {
     expect(redLightRule.evaluate(track(25_000, 0.45, 25_800, 0.49), ctx)).toBeUndefined();
   });
 
+  it('uses the box centre for a camera looking straight down', () => {
+    const topDown = { ...ctx, scene: { ...scene, anchor: 'center' as const } };
+    // Bottom edge crosses (0.45 → 0.55) but the centre stays short of the line (0.40 → 0.45 + …).
+    expect(redLightRule.evaluate(track(25_000, 0.45, 25_800, 0.58), topDown)).toBeUndefined();
+    expect(redLightRule.evaluate(track(25_000, 0.52, 25_800, 0.66), topDown)?.ruleCode).toBe('red_light');
+  });
+
   it('ignores classes the scene does not enforce', () => {
     expect(redLightRule.evaluate(track(25_000, 0.4, 25_800, 0.6, 'person'), ctx)).toBeUndefined();
   });
