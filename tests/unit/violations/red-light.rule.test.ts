@@ -65,8 +65,9 @@ describe('red-light rule', () => {
 
   it('uses the box centre for a camera looking straight down', () => {
     const topDown = { ...ctx, scene: { ...scene, anchor: 'center' as const } };
-    // Bottom edge crosses (0.45 → 0.55) but the centre stays short of the line (0.40 → 0.45 + …).
-    expect(redLightRule.evaluate(track(25_000, 0.45, 25_800, 0.58), topDown)).toBeUndefined();
+    // Boxes are 0.1 high. The bottom edge crosses (0.45 → 0.54) while the centre stays short (0.40 → 0.49);
+    expect(redLightRule.evaluate(track(25_000, 0.45, 25_800, 0.54), topDown)).toBeUndefined();
+    // then the centre crosses (0.47 → 0.61) from a box whose bottom edge was already past the line.
     expect(redLightRule.evaluate(track(25_000, 0.52, 25_800, 0.66), topDown)?.ruleCode).toBe('red_light');
   });
 
