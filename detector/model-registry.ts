@@ -1,0 +1,201 @@
+/**
+ * The model registry on disk: models/<name>/<version>/{card.json, model.onnx}. Loading a model checks
+ * its card, the file's sha256 and the session's inputs and outputs against the card, picks the
+ * execution provider (CUDA when asked and available, else CPU with a logged reason) and warms up once.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { AppError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ModelCard } from './model-card.js';
+import { checkSessionAgainstCard, checkSha256, parseModelCard } from './model-card.js';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface LoadModelOptions {
+  modelsDir: string;
+  name: string;
+  /** Default: the highest version folder that holds a card.json. */
+  version?: string;
+  provider?: ExecutionProvider;
+  cudaDevice?: number;
+  /** onnxruntime intra-op threads (default 1). */
+  threads?: number;
+  warmUp?: boolean;
+  log?: Logger;
+}
+
+export interface LoadedModel {
+  card: ModelCard;
+  session: ort.InferenceSession;
+  dir: string;
+  file: string;
+  /** The provider actually in use. */
+  provider: ExecutionProvider;
+  /** Why CUDA was asked for and CPU is used. */
+  fallbackReason?: string;
+  loadMs: number;
+  warmUpMs: number;
+}
+
+function invalid(message: string, cause?: unknown): AppError {
+  return new AppError('model_invalid', message, {
+    permanent: true,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** The folder of a model version; the newest version when none is given. */
+export async function resolveModelDir(
+  modelsDir: string,
+  name: string,
+  version?: string,
+): Promise<{ dir: string; version: string }> {
+  if (!NAME.test(name))
+    throw invalid(`model name '${name}' is not a registry name (lower-case, digits, dashes)`);
+  const base = path.join(modelsDir, name);
+  let versions: string[];
+  try {
+    const entries = await readdir(base, { withFileTypes: true });
+    const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+    versions = [];
+    for (const d of dirs) {
+      const hasCard = await readFile(path.join(base, d, 'card.json')).then(
+        () => true,
+        () => false,
+      );
+      if (hasCard) versions.push(d);
+    }
+  } catch (err) {
+    throw invalid(`model '${name}' is not in the registry at ${modelsDir}`, err);
+  }
+  if (version !== undefined) {
+    if (!versions.includes(version)) {
+      throw invalid(`model '${name}' has no version '${version}' (have: ${versions.join(', ') || 'none'})`);
+    }
+    return { dir: path.join(base, version), version };
+  }
+  const newest = versions.sort(compareVersions).at(-1);
+  if (newest === undefined)
+    throw invalid(`model '${name}' has no version folder with a card.json under ${base}`);
+  return { dir: path.join(base, newest), version: newest };
+}
+
+export async function readModelCard(dir: string): Promise<ModelCard> {
+  const file = path.join(dir, 'card.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw invalid(`model card ${file} cannot be read: ${errorMessage(err)}`, err);
+  }
+  return parseModelCard(json, file);
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function sessionOptions(
+  provider: ExecutionProvider,
+  threads: number,
+  cudaDevice: number,
+): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: cudaDevice }] : ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
+}
+
+export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
+  const started = performance.now();
+  const { dir, version } = await resolveModelDir(options.modelsDir, options.name, options.version);
+  const card = await readModelCard(dir);
+  if (card.name !== options.name || card.version !== version) {
+    throw invalid(
+      `model card in ${dir} names ${card.name}/${card.version}; the folder is ${options.name}/${version}`,
+    );
+  }
+  const file = path.join(dir, card.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw invalid(
+      `model file ${file} cannot be read (${errorMessage(err)}); build it with \`npm run models:build\``,
+      err,
+    );
+  }
+  checkSha256(card, sha256(bytes), file);
+
+  const threads = options.threads ?? 1;
+  const wanted = options.provider ?? 'cpu';
+  let provider: ExecutionProvider = wanted;
+  let fallbackReason: string | undefined;
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(
+      bytes,
+      sessionOptions(wanted, threads, options.cudaDevice ?? 0),
+    );
+  } catch (err) {
+    if (wanted !== 'cuda') throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(err)}`, err);
+    fallbackReason = errorMessage(err);
+    options.log?.warn(
+      { model: `${card.name}/${card.version}`, cudaDevice: options.cudaDevice ?? 0, reason: fallbackReason },
+      'CUDA execution provider unavailable; falling back to CPU',
+    );
+    provider = 'cpu';
+    try {
+      session = await ort.InferenceSession.create(bytes, sessionOptions('cpu', threads, 0));
+    } catch (cpuErr) {
+      throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(cpuErr)}`, cpuErr);
+    }
+  }
+  try {
+    checkSessionAgainstCard(card, session, file);
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+  const loaded = performance.now();
+  let warmUpMs = 0;
+  if (options.warmUp ?? true) {
+    const input = new ort.Tensor('float32', new Float32Array(card.input.shape.reduce((a, b) => a * b, 1)), [
+      ...card.input.shape,
+    ]);
+    await session.run({ [card.input.name]: input });
+    warmUpMs = performance.now() - loaded;
+  }
+  options.log?.info(
+    {
+      model: `${card.name}/${card.version}`,
+      provider,
+      threads,
+      loadMs: Math.round(loaded - started),
+      warmUpMs: Math.round(warmUpMs),
+    },
+    'model loaded',
+  );
+  return {
+    card,
+    session,
+    dir,
+    file,
+    provider,
+    ...(fallbackReason === undefined ? {} : { fallbackReason }),
+    loadMs: loaded - started,
+    warmUpMs,
+  };
+}

