@@ -1,7 +1,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const onlyDbTouchesKysely = { name: 'kysely', message: 'only db/ touches Kysely (repositories take a DbExecutor)' };
+const onlyDbTouchesKysely = {
+  name: 'kysely',
+  message: 'only db/ touches Kysely (repositories take a DbExecutor)',
+};
 const apiIsolation = {
   group: ['**/ingest/**', '**/detector/**'],
   message: 'api/ never imports ingest/ or detector/',
@@ -19,13 +22,23 @@ export default tseslint.config(
     },
   },
   {
-    files: ['core/**/*.ts', 'ingest/**/*.ts', 'detector/**/*.ts', 'violations/**/*.ts', 'pipeline/**/*.ts', 'apps/**/*.ts'],
+    files: [
+      'core/**/*.ts',
+      'ingest/**/*.ts',
+      'detector/**/*.ts',
+      'violations/**/*.ts',
+      'pipeline/**/*.ts',
+      'apps/**/*.ts',
+    ],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [onlyDbTouchesKysely] }] },
   },
   {
     files: ['api/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [onlyDbTouchesKysely], patterns: [apiIsolation] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [onlyDbTouchesKysely], patterns: [apiIsolation] },
+      ],
     },
   },
 );

@@ -46,7 +46,11 @@ beforeAll(async () => {
     location: 'TP Thái Nguyên',
     rtspUrl: 'rtsp://admin:s3cret-camera-password@10.0.0.7/stream1',
   });
-  const down = await upsertCameraByCode(tdb.db, { code: 'TN-102', name: 'Cầu Gia Bẩy', rtspUrl: 'rtsp://10.0.0.8/s' });
+  const down = await upsertCameraByCode(tdb.db, {
+    code: 'TN-102',
+    name: 'Cầu Gia Bẩy',
+    rtspUrl: 'rtsp://10.0.0.8/s',
+  });
   await addSceneConfigVersion(tdb.db, { cameraId: up.id, config: { stopLines: [] }, createdBy: 'test' });
   await publishCameraStatuses(redis, prefix, [
     {
@@ -120,7 +124,12 @@ describe('GET /api/cameras', () => {
     const res = await request(app.app).get('/api/cameras');
     expect(res.status).toBe(200);
     expect(res.body.items).toHaveLength(2);
-    expect(res.body.items[0]).toMatchObject({ code: 'TN-101', state: 'up', framesReceived: 120, framesDropped: 10 });
+    expect(res.body.items[0]).toMatchObject({
+      code: 'TN-101',
+      state: 'up',
+      framesReceived: 120,
+      framesDropped: 10,
+    });
     expect(res.body.items[1]).toMatchObject({ code: 'TN-102', state: 'down' });
     expect(JSON.stringify(res.body)).not.toContain('s3cret');
     expect(JSON.stringify(res.body)).not.toContain('rtsp://');
@@ -145,7 +154,9 @@ describe('GET /api/violations', () => {
   });
 
   it('refuses an unknown token', async () => {
-    const res = await request(app.app).get('/api/violations').set('Authorization', 'Bearer not-a-real-token-at-all');
+    const res = await request(app.app)
+      .get('/api/violations')
+      .set('Authorization', 'Bearer not-a-real-token-at-all');
     expect(res.status).toBe(401);
   });
 
@@ -157,7 +168,9 @@ describe('GET /api/violations', () => {
       '2026-11-22T01:05:00.000Z',
       '2026-11-22T01:04:00.000Z',
     ]);
-    const second = await request(app.app).get(`/api/violations?limit=2&cursor=${first.body.nextCursor}`).set(auth('reviewer'));
+    const second = await request(app.app)
+      .get(`/api/violations?limit=2&cursor=${first.body.nextCursor}`)
+      .set(auth('reviewer'));
     expect(second.body.items.map((v: { observedAt: string }) => v.observedAt)).toEqual([
       '2026-11-22T01:03:00.000Z',
       '2026-11-22T01:02:00.000Z',
@@ -174,7 +187,9 @@ describe('GET /api/violations', () => {
   });
 
   it('answers malformed filters with a 400 naming the field, without internals', async () => {
-    const res = await request(app.app).get('/api/violations?limit=100000&from=yesterday').set(auth('reviewer'));
+    const res = await request(app.app)
+      .get('/api/violations?limit=100000&from=yesterday')
+      .set(auth('reviewer'));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('bad_request');
     expect(res.body.error.message).toMatch(/limit/);
@@ -186,9 +201,18 @@ describe('GET /api/violations/:id', () => {
   it('shows a violation with links to its evidence', async () => {
     const res = await request(app.app).get(`/api/violations/${violationId}`).set(auth('reviewer'));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: violationId, cameraCode: 'TN-101', ruleCode: 'red_light', status: 'flagged' });
+    expect(res.body).toMatchObject({
+      id: violationId,
+      cameraCode: 'TN-101',
+      ruleCode: 'red_light',
+      status: 'flagged',
+    });
     expect(res.body.evidence).toEqual([
-      expect.objectContaining({ kind: 'still_at', sha256: stillSha, url: `/api/violations/${violationId}/evidence/${stillSha}` }),
+      expect.objectContaining({
+        kind: 'still_at',
+        sha256: stillSha,
+        url: `/api/violations/${violationId}/evidence/${stillSha}`,
+      }),
     ]);
     const file = await request(app.app).get(res.body.evidence[0].url).set(auth('reviewer'));
     expect(file.status).toBe(200);
@@ -203,7 +227,9 @@ describe('GET /api/violations/:id', () => {
 
   it('answers 404 for a missing violation and for evidence of another violation', async () => {
     expect((await request(app.app).get('/api/violations/999999').set(auth('reviewer'))).status).toBe(404);
-    const other = await request(app.app).get(`/api/violations/${violationId + 1}/evidence/${stillSha}`).set(auth('reviewer'));
+    const other = await request(app.app)
+      .get(`/api/violations/${violationId + 1}/evidence/${stillSha}`)
+      .set(auth('reviewer'));
     expect(other.status).toBe(404);
   });
 });
@@ -222,7 +248,8 @@ describe('route roles', () => {
       expect((await call()).status, `${route.method} ${route.path} anonymous`).toBe(401);
       for (const role of ['reviewer', 'supervisor', 'operator'] as const) {
         const res = await call().set(auth(role));
-        if ((route.roles as readonly string[]).includes(role)) expect(res.status, `${route.path} as ${role}`).toBeLessThan(400);
+        if ((route.roles as readonly string[]).includes(role))
+          expect(res.status, `${route.path} as ${role}`).toBeLessThan(400);
         else expect(res.status, `${route.path} as ${role}`).toBe(403);
       }
       expect((await call().set(auth('admin'))).status, `${route.path} as admin`).toBeLessThan(400);
@@ -236,7 +263,10 @@ describe('route roles', () => {
   });
 
   it('answers a malformed JSON body with a 400 and no stack trace', async () => {
-    const res = await request(app.app).post('/api/violations').set('Content-Type', 'application/json').send('{"a":');
+    const res = await request(app.app)
+      .post('/api/violations')
+      .set('Content-Type', 'application/json')
+      .send('{"a":');
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).not.toContain('SyntaxError');
   });

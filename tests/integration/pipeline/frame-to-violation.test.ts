@@ -79,7 +79,7 @@ describe.skipIf(!clipPresent)('frame to violation row', () => {
   let producer: Producer;
   const prefix = `pn-test-e2e-${process.pid}-${Date.now()}`;
   let cameraId: number;
-  let sent: RecordViolationPayload[] = [];
+  const sent: RecordViolationPayload[] = [];
 
   beforeAll(async () => {
     tdb = await createTestDatabase();

@@ -263,6 +263,33 @@ describe('CameraSupervisor', () => {
     expect(await metric('camera_stream_up', { camera: 'cam-stop' })).toBe(0);
   });
 
+  it('survives a throwing event listener', async () => {
+    const { source } = scripted(endsAfter(2), flowing(10));
+    const s = supervisor({ cameraId: 'cam-listener', frameSource: source });
+    let ups = 0;
+    s.on('up', () => {
+      ups++;
+      throw new Error('listener bug');
+    });
+    s.on('down', () => {
+      throw new Error('listener bug');
+    });
+    s.start();
+    await until(() => ups === 2);
+    expect(s.status().state).toBe('up');
+  });
+
+  it('stops once when stop() is called concurrently', async () => {
+    const { source } = scripted(flowing(10));
+    const s = supervisor({ cameraId: 'cam-stop2', frameSource: source });
+    let stopped = 0;
+    s.on('stopped', () => stopped++);
+    s.start();
+    await until(() => s.status().state === 'up');
+    await Promise.all([s.stop(), s.stop(), s.stop()]);
+    expect(stopped).toBe(1);
+  });
+
   it('never puts the camera password in events or status', async () => {
     const failing: Script = async function* (opts) {
       void opts;
