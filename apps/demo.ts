@@ -62,7 +62,12 @@ run('demo', async () => {
   step(3, TOTAL, `preparing the simulated camera clip and ${config.SIM_CAMERAS} RTSP cameras`);
   const clip =
     config.SIM_CLIP ??
-    (await ensureSimClip({ dataDir: config.dataDir, sharedDir: path.resolve(config.SHARED_DIR), log }));
+    (await ensureSimClip({
+      dataDir: config.dataDir,
+      sharedDir: path.resolve(config.SHARED_DIR),
+      log,
+      ffmpegPath: config.FFMPEG_PATH,
+    }));
   const fleet = await startSimulatedFleet({
     count: config.SIM_CAMERAS,
     port: config.SIM_RTSP_PORT,

@@ -93,6 +93,7 @@ run('ingest', async () => {
       ...settings,
       cameraId: camera.code,
       url: camera.rtspUrl!,
+      ffmpegPath: config.FFMPEG_PATH,
       log: camLog,
       onFrame: (frame) => pipeline.onFrame(frame),
     });

@@ -61,6 +61,8 @@ export const ENV_SCHEMA = z.strictObject({
   SIM_CAMERAS: int(0, 1000).default(4),
   SIM_RTSP_PORT: int(1, 65535).default(8554),
   SIM_CLIP: z.string().optional(),
+  SIM_PYTHON: z.string().min(1).default('/usr/bin/python3'),
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   DEMO_INSTALL: bool.default(true),
 });
 
@@ -187,5 +189,7 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   SIM_CAMERAS: 'simulated cameras the demo serves over RTSP',
   SIM_RTSP_PORT: 'port of the simulated cameras RTSP server',
   SIM_CLIP: 'H.264 clip the simulated cameras loop (default: generated)',
+  SIM_PYTHON: "Python with GStreamer's gi bindings, for the simulated cameras",
+  FFMPEG_PATH: 'the ffmpeg binary',
   DEMO_INSTALL: 'let `npm run demo` install missing system packages (apt-get, as root)',
 };
