@@ -1,0 +1,231 @@
+/**
+ * The one place that knows how ffmpeg is launched. fluent-ffmpeg (archived upstream in May 2025) builds
+ * the argument list; the process is spawned here with child_process. Everything else in ingest/ sees only
+ * `FfmpegProcess`, so dropping fluent-ffmpeg is a change to this file alone (replace `ffmpegReadArgs`'s
+ * builder by the literal list the unit tests pin down).
+ *
+ * Why fluent-ffmpeg does not run the process: its runner keeps one binary path for the whole process
+ * (`setFfmpegPath` writes a module-level cache), probes `ffmpeg -formats`/`-encoders` before the first
+ * command (~0.3 s), and once that cache is warm a spawn failure (ENOENT, EAGAIN) makes its own 'error'
+ * handler throw a TypeError instead of reporting the error. The process lifecycle (quit/SIGTERM/SIGKILL
+ * escalation, stderr handling, end-of-stream detection) is project code in process-control.ts and
+ * camera-stream.ts, under test.
+ *
+ * Output: raw `rgb24` frames on stdout, `width` wide and an even height that keeps the display aspect.
+ * The height is known from the `Output #0 ... Video: rawvideo ..., WxH` line ffmpeg prints on stderr
+ * (`OutputSizeParser`). It stays fixed for the life of the process: when the camera changes resolution
+ * mid-stream, ffmpeg reconfigures its filters and (autoscale, on by default) scales to the size the
+ * output was opened with, so frame boundaries never shift.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+
+export interface FfmpegReadOptions {
+  /** rtsp://, rtsps://, another ffmpeg URL, or a local file path (read at its native rate). */
+  url: string;
+  /** Frames per second to sample (ffmpeg's fps filter). */
+  fps: number;
+  /** Output width in pixels; the height follows from the display aspect ratio, rounded to even. */
+  width: number;
+  /** Socket I/O timeout: a server that stops sending makes ffmpeg give up after this long. */
+  ioTimeoutMs: number;
+  /** The ffmpeg binary; default: $FFMPEG_PATH, else `ffmpeg` on PATH. */
+  ffmpegPath?: string;
+}
+
+export interface FfmpegExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A running ffmpeg reading one camera. */
+export interface FfmpegProcess {
+  readonly pid: number;
+  /** Raw rgb24 frames, back to back. Ends when ffmpeg ends. */
+  readonly stdout: Readable;
+  /** Resolves (never rejects) once the process has exited and its stdio has closed. */
+  readonly exited: Promise<FfmpegExit>;
+  /** The exit status once known, else undefined. */
+  exitStatus(): FfmpegExit | undefined;
+  /** Asks ffmpeg to finish cleanly ('q' on stdin). It is only noticed between packets. */
+  requestQuit(): void;
+  /** Sends a signal; false when the process is already gone. */
+  kill(signal: NodeJS.Signals): boolean;
+}
+
+export interface FfmpegStartHooks {
+  /** Every stderr line, as ffmpeg wrote it (it may contain the URL: scrub before logging). */
+  onStderrLine: (line: string) => void;
+}
+
+const RTSP = /^rtsps?:\/\//i;
+const URL_WITH_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+function validate(opts: FfmpegReadOptions): void {
+  if (!(opts.fps > 0) || !Number.isFinite(opts.fps))
+    throw new RangeError(`fps must be > 0 (got ${opts.fps})`);
+  if (!Number.isInteger(opts.width) || opts.width < 2) {
+    throw new RangeError(`width must be an integer >= 2 (got ${opts.width})`);
+  }
+  if (!Number.isInteger(opts.ioTimeoutMs) || opts.ioTimeoutMs < 1) {
+    throw new RangeError(`ioTimeoutMs must be a positive integer (got ${opts.ioTimeoutMs})`);
+  }
+  if (opts.url.length === 0 || opts.url.startsWith('-'))
+    throw new RangeError('url must be a URL or a file path');
+}
+
+/** Options placed before `-i`. */
+function inputOptions(opts: FfmpegReadOptions): string[] {
+  const micros = String(opts.ioTimeoutMs * 1000);
+  // info: the `Output #0` stream line tells the frame height. analyzeduration 1 s (default 5 s): the
+  // first frame comes ~1.5 s after connecting instead of ~3 s, without a burst of stale frames.
+  const common = ['-hide_banner', '-nostats', '-loglevel', 'info', '-analyzeduration', '1000000'];
+  if (RTSP.test(opts.url)) {
+    // TCP: no lost UDP packets, one socket through NAT; -timeout (µs) notices a hung server, which
+    // otherwise keeps ffmpeg waiting forever. Only the video track is set up.
+    return [...common, '-rtsp_transport', 'tcp', '-timeout', micros, '-allowed_media_types', 'video'];
+  }
+  if (URL_WITH_SCHEME.test(opts.url) && !opts.url.toLowerCase().startsWith('file:')) {
+    return [...common, '-rw_timeout', micros];
+  }
+  // A local file stands in for a camera: read it at its native frame rate.
+  return [...common, '-re'];
+}
+
+/** The video filter chain: sample first (cheap), then scale only the frames kept. */
+export function videoFilter(fps: number, width: number): string {
+  // dar = display aspect ratio (includes the sample aspect ratio of anamorphic cameras).
+  return `fps=${fps},scale=w=${width}:h=trunc(ow/dar/2)*2,setsar=1`;
+}
+
+function outputOptions(opts: FfmpegReadOptions): string[] {
+  return [
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    videoFilter(opts.fps, opts.width),
+    '-pix_fmt',
+    'rgb24',
+    // The fps filter already paces the output; no duplication or dropping by the muxer.
+    '-fps_mode',
+    'passthrough',
+    '-f',
+    'rawvideo',
+  ];
+}
+
+/** The exact argument list startFfmpeg runs (without the binary). Pure: spawns nothing. */
+export function ffmpegReadArgs(opts: FfmpegReadOptions): string[] {
+  validate(opts);
+  return ffmpeg()
+    .input(opts.url)
+    .inputOptions(...inputOptions(opts))
+    .output('pipe:1')
+    .outputOptions(...outputOptions(opts))
+    ._getArguments();
+}
+
+/** The binary: the option, else $FFMPEG_PATH, else `ffmpeg` on PATH. */
+export function ffmpegBinary(opts: Pick<FfmpegReadOptions, 'ffmpegPath'> = {}): string {
+  return opts.ffmpegPath ?? process.env['FFMPEG_PATH'] ?? 'ffmpeg';
+}
+
+/** Longest stderr line kept whole; ffmpeg's are short, a runaway one must not grow without bound. */
+const MAX_LINE = 4096;
+
+/**
+ * Starts ffmpeg reading `opts.url`. Resolves once the process is spawned; rejects when it cannot be
+ * (no ffmpeg binary, spawn failure). Exits of a started process are reported by `exited`, never thrown.
+ */
+export function startFfmpeg(opts: FfmpegReadOptions, hooks: FfmpegStartHooks): Promise<FfmpegProcess> {
+  const args = ffmpegReadArgs(opts);
+  return new Promise<FfmpegProcess>((resolve, reject) => {
+    const child = spawn(ffmpegBinary(opts), args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    let status: FfmpegExit | undefined;
+    const exited = new Promise<FfmpegExit>((done) => {
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        status = { code, signal };
+        done(status);
+      });
+    });
+
+    // stderr, line by line (ffmpeg ends progress lines with \r).
+    let partial = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      const parts = (partial + text).split(/\r\n|\r|\n/);
+      partial = parts.pop() ?? '';
+      if (partial.length > MAX_LINE) {
+        parts.push(partial.slice(0, MAX_LINE));
+        partial = '';
+      }
+      for (const line of parts) hooks.onStderrLine(line);
+    });
+    child.stderr.on('end', () => {
+      if (partial) hooks.onStderrLine(partial);
+      partial = '';
+    });
+    // Writing 'q' to a process that just died raises EPIPE on stdin; the exit is reported anyway.
+    child.stdin.on('error', () => undefined);
+
+    child.once('error', (err) => {
+      // Before 'spawn': the process never existed. After: a failed kill(), which `exited` covers.
+      if (status === undefined && child.pid === undefined) reject(err);
+    });
+    child.once('spawn', () => {
+      resolve({
+        pid: child.pid!,
+        stdout: child.stdout,
+        exited,
+        exitStatus: () => status,
+        requestQuit: () => {
+          if (status === undefined && child.stdin.writable) child.stdin.write('q');
+        },
+        kill: (signal) => (status === undefined ? child.kill(signal) : false),
+      });
+    });
+  });
+}
+
+export interface VideoSize {
+  width: number;
+  height: number;
+}
+
+/**
+ * Finds the size of the raw video output in ffmpeg's stderr. Feed it every line; it answers once the
+ * `Stream #0:0: Video: rawvideo (...), rgb24(...), 640x360 [SAR 1:1 DAR 16:9], ...` line under
+ * `Output #0` goes by. Input stream lines (under `Input #0`) are ignored.
+ */
+export class OutputSizeParser {
+  private inOutputSection = false;
+  private found: VideoSize | undefined;
+
+  get size(): VideoSize | undefined {
+    return this.found;
+  }
+
+  feed(line: string): VideoSize | undefined {
+    if (this.found) return this.found;
+    if (/^Output #\d+/.test(line)) {
+      this.inOutputSection = true;
+      return undefined;
+    }
+    if (/^Input #\d+/.test(line)) {
+      this.inOutputSection = false;
+      return undefined;
+    }
+    if (!this.inOutputSection) return undefined;
+    const m = /^\s*Stream #\d+:\d+.*?: Video: rawvideo\b.*?, (\d{1,5})x(\d{1,5})(?=[\s,]|$)/.exec(line);
+    if (m) {
+      const width = Number(m[1]);
+      const height = Number(m[2]);
+      if (width > 0 && height > 0) this.found = { width, height };
+    }
+    return this.found;
+  }
+}
