@@ -8,6 +8,7 @@ import { openDatabase } from '../db/database.js';
 import { listCamerasWithStreamUrls } from '../db/repositories/camera.repository.js';
 import { latestSceneConfig } from '../db/repositories/scene-config.repository.js';
 import { createDetector } from '../detector/detector.js';
+import { SelfHealingDetector } from '../detector/self-healing-detector.js';
 import { CameraSupervisor, ingestSettings } from '../ingest/camera-supervisor.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import { publishCameraStatuses, type CameraStatus } from '../pipeline/camera-status.js';
@@ -55,16 +56,20 @@ run('ingest', async () => {
   );
   lifecycle.onClose('outbox', () => outbox.stop());
 
-  const detector = await createDetector({
-    modelName: config.DETECTOR_MODEL,
-    provider: config.DETECTOR_PROVIDER,
-    cudaDevice: config.DETECTOR_CUDA_DEVICE,
-    threads: config.DETECTOR_THREADS,
-    scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
-    // Each camera has at most one frame in flight (newest wins upstream), so this never rejects.
-    maxQueue: Math.max(2, cameras.length),
-    log: log.child({ module: 'detector' }),
-  });
+  const detector = await SelfHealingDetector.start(
+    () =>
+      createDetector({
+        modelName: config.DETECTOR_MODEL,
+        provider: config.DETECTOR_PROVIDER,
+        cudaDevice: config.DETECTOR_CUDA_DEVICE,
+        threads: config.DETECTOR_THREADS,
+        scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
+        // Each camera has at most one frame in flight (newest wins upstream), so this never rejects.
+        maxQueue: Math.max(2, cameras.length),
+        log: log.child({ module: 'detector' }),
+      }),
+    log.child({ module: 'detector' }),
+  );
   lifecycle.onClose('detector', () => detector.close());
   const store = new EvidenceStore(config.evidenceDir);
 
