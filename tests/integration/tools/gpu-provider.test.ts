@@ -1,0 +1,31 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256File, verifyFile } from '../../../tools/gpu-provider.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pn-gpu-test-'));
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('provider file verification', () => {
+  it('accepts a file whose sha256 is the pinned one', async () => {
+    const file = path.join(dir, 'lib.so');
+    await fs.writeFile(file, 'provider bytes');
+    await expect(verifyFile(file, await sha256File(file))).resolves.toBeUndefined();
+  });
+
+  it('refuses a file with one byte changed, naming it', async () => {
+    const file = path.join(dir, 'libonnxruntime_providers_cuda.so');
+    await fs.writeFile(file, 'provider bytes');
+    const pinned = await sha256File(file);
+    await fs.writeFile(file, 'provider bytez');
+    await expect(verifyFile(file, pinned)).rejects.toThrow(
+      /libonnxruntime_providers_cuda\.so: sha256 .* does not match/,
+    );
+  });
+});
