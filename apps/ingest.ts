@@ -15,7 +15,7 @@ import { publishCameraStatuses, type CameraStatus } from '../pipeline/camera-sta
 import { Outbox } from '../pipeline/outbox.js';
 import type { RecordViolationPayload } from '../pipeline/payloads.js';
 import { Producer } from '../pipeline/producer.js';
-import { createRedis } from '../pipeline/redis.js';
+import { assertNoEviction, createRedis, waitForRedis } from '../pipeline/redis.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
 import { parseSceneConfig } from '../violations/scene-config.js';
 import { boot, run } from './boot.js';
@@ -47,6 +47,8 @@ run('ingest', async () => {
   }
 
   const redis = createRedis(config.REDIS_URL, 'producer');
+  await waitForRedis(redis, 30_000);
+  await assertNoEviction(redis);
   lifecycle.onClose('redis', () => void redis.disconnect());
   const producer = new Producer(redis, config.QUEUE_PREFIX);
   lifecycle.onClose('producer', () => producer.close());

@@ -4,7 +4,7 @@
 import { openDatabase } from '../db/database.js';
 import { recordViolationHandler } from '../pipeline/handlers/record-violation.handler.js';
 import { JobName } from '../pipeline/queues.js';
-import { createRedis } from '../pipeline/redis.js';
+import { assertNoEviction, createRedis, waitForRedis } from '../pipeline/redis.js';
 import { startWorkers } from '../pipeline/worker-host.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
 import { boot, run } from './boot.js';
@@ -14,6 +14,8 @@ run('worker', async () => {
   const database = await openDatabase(config, log);
   lifecycle.onClose('database', () => database.close());
   const redis = createRedis(config.REDIS_URL, 'worker');
+  await waitForRedis(redis, 30_000);
+  await assertNoEviction(redis);
   lifecycle.onClose('redis', () => void redis.disconnect());
   const store = new EvidenceStore(config.evidenceDir);
   const workers = startWorkers({

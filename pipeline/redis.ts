@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { AppError } from '../core/errors.js';
 
 /**
  * Producers (the API, ingest) fail fast when Redis is down so a caller gets an error instead of a hang;
@@ -37,4 +38,24 @@ export async function waitForRedis(redis: Redis, timeoutMs = 5000): Promise<void
     };
     redis.on('ready', onReady);
   });
+}
+
+/** The `maxmemory_policy` line of `INFO memory`, or undefined. */
+export function parseEvictionPolicy(info: string): string | undefined {
+  return /^maxmemory_policy:(\S+)\s*$/m.exec(info)?.[1];
+}
+
+/**
+ * BullMQ keeps jobs as Redis keys: an eviction policy would silently drop queued violations under memory
+ * pressure. Workers refuse to start unless Redis says `noeviction`.
+ */
+export async function assertNoEviction(redis: Redis): Promise<void> {
+  const policy = parseEvictionPolicy(await redis.info('memory'));
+  if (policy !== 'noeviction') {
+    throw new AppError(
+      'config_invalid',
+      `Redis maxmemory-policy is ${policy ?? 'unknown'}; queues need noeviction (redis-server --maxmemory-policy noeviction)`,
+      { permanent: true },
+    );
+  }
 }
