@@ -5,11 +5,12 @@
 import os from 'node:os';
 import { errorMessage } from '../core/errors.js';
 import { openDatabase } from '../db/database.js';
-import { listCamerasWithStreamUrls } from '../db/repositories/camera.repository.js';
+import { listCamerasWithStreamUrls, type CameraWithStreamUrl } from '../db/repositories/camera.repository.js';
 import { latestSceneConfig } from '../db/repositories/scene-config.repository.js';
 import { createDetector } from '../detector/detector.js';
 import { SelfHealingDetector } from '../detector/self-healing-detector.js';
 import { CameraSupervisor, ingestSettings } from '../ingest/camera-supervisor.js';
+import { CameraLeases } from '../pipeline/camera-leases.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import { publishCameraStatuses, type CameraStatus } from '../pipeline/camera-status.js';
 import { Outbox } from '../pipeline/outbox.js';
@@ -17,7 +18,7 @@ import type { RecordViolationPayload } from '../pipeline/payloads.js';
 import { Producer } from '../pipeline/producer.js';
 import { assertNoEviction, createRedis, waitForRedis } from '../pipeline/redis.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
-import { parseSceneConfig } from '../violations/scene-config.js';
+import { parseSceneConfig, type SceneConfig } from '../violations/scene-config.js';
 import { boot, run } from './boot.js';
 
 run('ingest', async () => {
@@ -29,22 +30,33 @@ run('ingest', async () => {
   const wanted = config.INGEST_CAMERAS?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const cameras = (
-    await listCamerasWithStreamUrls(database.db, { enabled: true, ...(wanted ? { codes: wanted } : {}) })
-  ).filter((c) => c.rtspUrl);
-  const scenes = new Map<number, { version: number; scene: ReturnType<typeof parseSceneConfig> }>();
-  for (const camera of cameras) {
-    const latest = await latestSceneConfig(database.db, camera.id);
-    if (!latest) continue;
-    try {
-      scenes.set(camera.id, { version: latest.version, scene: parseSceneConfig(latest.config) });
-    } catch (err) {
-      log.error(
-        { camera: camera.code, version: latest.version, err: errorMessage(err) },
-        'invalid scene configuration; rules off for this camera',
-      );
+
+  type Entry = { camera: CameraWithStreamUrl; scene: SceneConfig; version: number };
+  // A camera without a valid scene configuration is still watched and detected on, but no rule applies.
+  const noScene = parseSceneConfig({});
+  const loadCameras = async (): Promise<Map<string, Entry>> => {
+    const cameras = (
+      await listCamerasWithStreamUrls(database.db, { enabled: true, ...(wanted ? { codes: wanted } : {}) })
+    ).filter((c) => c.rtspUrl);
+    const out = new Map<string, Entry>();
+    for (const camera of cameras) {
+      const latest = await latestSceneConfig(database.db, camera.id);
+      let entry: Entry = { camera, scene: noScene, version: 0 };
+      if (latest) {
+        try {
+          entry = { camera, scene: parseSceneConfig(latest.config), version: latest.version };
+        } catch (err) {
+          log.error(
+            { camera: camera.code, version: latest.version, err: errorMessage(err) },
+            'invalid scene configuration; rules off for this camera',
+          );
+        }
+      }
+      out.set(String(camera.id), entry);
     }
-  }
+    return out;
+  };
+  let catalogue = await loadCameras();
 
   const redis = createRedis(config.REDIS_URL, 'producer');
   await waitForRedis(redis, 30_000);
@@ -67,29 +79,25 @@ run('ingest', async () => {
         threads: config.DETECTOR_THREADS,
         scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
         // Each camera has at most one frame in flight (newest wins upstream), so this never rejects.
-        maxQueue: Math.max(2, cameras.length),
+        maxQueue: Math.max(2, config.INGEST_CAPACITY),
         log: log.child({ module: 'detector' }),
       }),
     log.child({ module: 'detector' }),
   );
   lifecycle.onClose('detector', () => detector.close());
   const store = new EvidenceStore(config.evidenceDir);
-
   const settings = ingestSettings(config);
-  // A camera without a scene configuration is still watched and detected on, but no rule applies.
-  const noScene = { version: 0, scene: parseSceneConfig({}) };
-  const running: {
-    camera: (typeof cameras)[number];
-    supervisor: CameraSupervisor;
-    pipeline: CameraPipeline;
-  }[] = [];
-  for (const camera of cameras) {
+
+  const running = new Map<string, { entry: Entry; supervisor: CameraSupervisor; pipeline: CameraPipeline }>();
+  const startCamera = (cameraId: string) => {
+    const entry = catalogue.get(cameraId);
+    if (!entry) throw new Error(`camera ${cameraId} is not in the catalogue`);
+    const { camera } = entry;
     const camLog = log.child({ camera: camera.code });
-    const scene = scenes.get(camera.id) ?? noScene;
     const pipeline = new CameraPipeline({
       camera: { id: camera.id, code: camera.code, name: camera.name, location: camera.location },
-      scene: scene.scene,
-      sceneConfigVersion: scene.version,
+      scene: entry.scene,
+      sceneConfigVersion: entry.version,
       detector,
       store,
       outbox,
@@ -104,32 +112,71 @@ run('ingest', async () => {
       log: camLog,
       onFrame: (frame) => pipeline.onFrame(frame),
     });
-    running.push({ camera, supervisor, pipeline });
+    running.set(cameraId, { entry, supervisor, pipeline });
     supervisor.start();
-  }
-  lifecycle.onClose('cameras', async () => {
-    await Promise.all(running.map((r) => r.supervisor.stop()));
+    camLog.info({ sceneVersion: entry.version }, 'camera started');
+  };
+  const stopCamera = async (cameraId: string) => {
+    const r = running.get(cameraId);
+    running.delete(cameraId);
+    await r?.supervisor.stop();
+  };
+
+  // Cameras are shared between every ingest process through Redis leases (pipeline/camera-leases.ts).
+  const leases = new CameraLeases({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    workerId,
+    capacity: config.INGEST_CAPACITY,
+    leaseMs: config.INGEST_LEASE_MS,
+    renewMs: Math.floor(config.INGEST_LEASE_MS / 5),
+    log: log.child({ module: 'leases' }),
+    start: startCamera,
+    stop: stopCamera,
   });
+  leases.setCameras([...catalogue.keys()]);
+  leases.start();
+  lifecycle.onClose('cameras', () => leases.stop());
+
+  // New cameras, disabled cameras and new scene versions are picked up without a restart.
+  const refresh = setInterval(() => {
+    void loadCameras()
+      .then(async (next) => {
+        catalogue = next;
+        leases.setCameras([...next.keys()]);
+        for (const [id, r] of running) {
+          const now = next.get(id);
+          if (now && (now.version !== r.entry.version || now.camera.rtspUrl !== r.entry.camera.rtspUrl)) {
+            await stopCamera(id);
+            startCamera(id);
+          }
+        }
+      })
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'camera catalogue not refreshed'));
+  }, 30_000);
+  lifecycle.onClose('catalogue refresh', () => clearInterval(refresh));
 
   const publish = async () => {
     const now = Date.now();
-    const statuses: CameraStatus[] = running.map(({ camera, supervisor, pipeline }) => {
-      const s = supervisor.status();
-      return {
-        cameraId: String(camera.id),
-        code: camera.code,
-        state: s.state === 'up' ? 'up' : s.state === 'starting' || s.state === 'idle' ? 'starting' : 'down',
-        reason: s.downReason ?? undefined,
-        lastFrameAt: s.lastFrameAt,
-        framesReceived: s.framesReceived,
-        framesProcessed: pipeline.processed,
-        framesDropped: s.framesDropped,
-        restarts: s.restarts,
-        fpsReceived: s.fps,
-        workerId,
-        updatedAt: now,
-      };
-    });
+    const statuses: CameraStatus[] = [...running.values()].map(
+      ({ entry: { camera }, supervisor, pipeline }) => {
+        const s = supervisor.status();
+        return {
+          cameraId: String(camera.id),
+          code: camera.code,
+          state: s.state === 'up' ? 'up' : s.state === 'starting' || s.state === 'idle' ? 'starting' : 'down',
+          reason: s.downReason ?? undefined,
+          lastFrameAt: s.lastFrameAt,
+          framesReceived: s.framesReceived,
+          framesProcessed: pipeline.processed,
+          framesDropped: s.framesDropped,
+          restarts: s.restarts,
+          fpsReceived: s.fps,
+          workerId,
+          updatedAt: now,
+        };
+      },
+    );
     await publishCameraStatuses(redis, config.QUEUE_PREFIX, statuses);
   };
   const timer = setInterval(() => {
@@ -137,7 +184,12 @@ run('ingest', async () => {
   }, 1000);
   lifecycle.onClose('status', () => clearInterval(timer));
   log.info(
-    { cameras: running.length, model: detector.modelName, provider: detector.provider },
+    {
+      cameras: catalogue.size,
+      capacity: config.INGEST_CAPACITY,
+      model: detector.modelName,
+      provider: detector.provider,
+    },
     'ingest ready',
   );
 });
