@@ -22,6 +22,8 @@ run('worker', async () => {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
     log,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockMs: config.WORKER_LOCK_MS,
     handlers: [
       { name: JobName.RecordViolation, handle: recordViolationHandler({ db: database.db, store, log }) },
     ],

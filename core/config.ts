@@ -42,6 +42,9 @@ export const ENV_SCHEMA = z.strictObject({
   INGEST_CAPACITY: int(1, 10_000).default(64),
   INGEST_LEASE_MS: int(3_000, 120_000).default(15_000),
 
+  WORKER_CONCURRENCY: int(1, 256).default(4),
+  WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
+
   DETECTOR_MODEL: z.string().min(1).default('nanodet-coco'),
   DETECTOR_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   DETECTOR_CUDA_DEVICE: int(0, 64).default(0),
@@ -182,6 +185,8 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   INGEST_CAMERAS: 'comma-separated camera codes this ingest process may serve (default: all enabled)',
   INGEST_CAPACITY: 'cameras one ingest process runs at most',
   INGEST_LEASE_MS: "camera lease length: a dead worker's cameras move to others within about this long",
+  WORKER_CONCURRENCY: 'jobs one worker process handles at once',
+  WORKER_LOCK_MS: 'job lock: a job whose worker died is retried after about this long',
   DETECTOR_MODEL: 'model name under models/',
   DETECTOR_PROVIDER: 'cpu or cuda (falls back to cpu with a logged warning)',
   DETECTOR_CUDA_DEVICE: 'CUDA device id',

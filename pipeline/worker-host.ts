@@ -36,6 +36,8 @@ export function startWorkers(opts: {
   handlers: readonly HandlerEntry[];
   log: Logger;
   concurrency?: number;
+  /** How long a job stays locked to its worker without renewal; a dead worker's jobs return after it. */
+  lockMs?: number;
 }): Worker[] {
   checkHandlers(opts.handlers);
   const byName = new Map(opts.handlers.map((h) => [h.name as string, h]));
@@ -46,6 +48,11 @@ export function startWorkers(opts: {
       prefix: opts.prefix,
       concurrency: opts.concurrency ?? 4,
       autorun: true,
+      ...(opts.lockMs
+        ? { lockDuration: opts.lockMs, stalledInterval: Math.max(500, Math.floor(opts.lockMs / 2)) }
+        : {}),
+      // A job seen stalled this many times fails for inspection instead of looping forever.
+      maxStalledCount: 5,
     };
     const worker = new Worker(
       queue,
