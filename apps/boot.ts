@@ -4,7 +4,10 @@ import { createLogger, setRootLogger, type Logger } from '../core/logger.js';
 import { Lifecycle } from '../core/lifecycle.js';
 
 /** Common start of every process role: config parsed once (or a clean exit naming the bad keys), logger, closers. */
-export function boot(role: string): { config: Config; log: Logger; lifecycle: Lifecycle } {
+export function boot(
+  role: string,
+  options: { quietByDefault?: boolean } = {},
+): { config: Config; log: Logger; lifecycle: Lifecycle } {
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -12,7 +15,9 @@ export function boot(role: string): { config: Config; log: Logger; lifecycle: Li
     process.stderr.write(`${role}: ${errorMessage(err)}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const log = createLogger({ level: config.LOG_LEVEL, name: role });
+  // An interactive role (the demo) prints its own progress; its log shows warnings unless LOG_LEVEL says more.
+  const level = options.quietByDefault && process.env['LOG_LEVEL'] === undefined ? 'warn' : config.LOG_LEVEL;
+  const log = createLogger({ level, name: role });
   setRootLogger(log);
   const lifecycle = new Lifecycle(log);
   lifecycle.installSignalHandlers();

@@ -5,6 +5,9 @@
  * Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +25,7 @@ const step = (n: number, total: number, text: string) =>
   process.stdout.write(`\x1b[1m[${n}/${total}]\x1b[0m ${text}\n`);
 
 run('demo', async () => {
-  const { config, log, lifecycle } = boot('demo');
+  const { config, log, lifecycle } = boot('demo', { quietByDefault: true });
   const TOTAL = 6;
   const started = Date.now();
 
@@ -103,14 +106,29 @@ run('demo', async () => {
     API_TOKENS: apiTokens,
   };
 
-  step(5, TOTAL, 'starting the worker, ingest and API processes');
+  const logDir = path.join(config.dataDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  step(5, TOTAL, `starting the worker, ingest and API processes (logs in ${logDir})`);
   const children: { name: string; proc: ChildProcess }[] = [];
   for (const name of ['worker', 'ingest', 'api']) {
     const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps', `${name}.ts`)], {
       cwd: ROOT,
       env: childEnv,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Full logs go to DATA_DIR/logs/<role>.log; the console shows warnings and errors in one line each.
+    const logFile = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
+    lifecycle.onClose(`${name} log`, () => new Promise<void>((resolve) => logFile.end(() => resolve())));
+    const relay = (stream: NodeJS.ReadableStream) => {
+      const lines = createInterface({ input: stream });
+      lines.on('line', (line) => {
+        logFile.write(`${line}\n`);
+        const shown = consoleLine(name, line);
+        if (shown) process.stdout.write(`${shown}\n`);
+      });
+    };
+    relay(proc.stdout!);
+    relay(proc.stderr!);
     proc.once('exit', (code, signal) => {
       if (!lifecycle.isStopping) {
         log.error({ role: name, code, signal }, 'a demo process exited; stopping the demo');
@@ -192,3 +210,15 @@ run('demo', async () => {
   }, 10_000);
   lifecycle.onClose('status line', () => clearInterval(status));
 });
+
+/** A child's log line as the demo console shows it: warnings and errors only, in one readable line. */
+function consoleLine(role: string, line: string): string | undefined {
+  try {
+    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: string; camera?: string };
+    if ((entry.level ?? 30) < 40) return undefined;
+    const level = (entry.level ?? 40) >= 50 ? '\x1b[31mERROR\x1b[0m' : '\x1b[33mWARN\x1b[0m';
+    return `[${role}] ${level} ${entry.camera ? `${entry.camera} ` : ''}${entry.msg ?? ''}${entry.err ? `: ${entry.err}` : ''}`;
+  } catch {
+    return `[${role}] ${line}`;
+  }
+}
