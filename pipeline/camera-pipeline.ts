@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
 import { framesProcessed, inferenceSeconds, violationsFlagged } from '../core/metrics.js';
-import { ViolationEngine, type EngineDetection, type EngineFrame } from '../violations/engine.js';
+import {
+  ViolationEngine,
+  type EngineDetection,
+  type EngineFrame,
+  type EngineOptions,
+} from '../violations/engine.js';
+import type { EvidenceSigner } from '../violations/evidence-signature.js';
 import type { EvidenceStore } from '../violations/evidence-store.js';
 import type { SceneConfig } from '../violations/scene-config.js';
 import { buildEvidence, type CameraRef } from './evidence-builder.js';
@@ -33,9 +39,13 @@ export class CameraPipeline {
       outbox: Outbox<RecordViolationPayload>;
       log: Logger;
       workerId: string;
+      /** Signs each evidence manifest (Ed25519); without one, manifests are stored unsigned. */
+      signer?: EvidenceSigner;
+      /** Engine options (rules, tracker, stills timing, a shared signal timeline). */
+      engine?: EngineOptions;
     },
   ) {
-    this.engine = new ViolationEngine(opts.scene);
+    this.engine = new ViolationEngine(opts.scene, opts.engine);
   }
 
   async onFrame(frame: EngineFrame): Promise<void> {
@@ -55,6 +65,7 @@ export class CameraPipeline {
           sceneConfigVersion: this.opts.sceneConfigVersion,
           store: this.opts.store,
           workerId: this.opts.workerId,
+          signer: this.opts.signer,
         });
         await this.opts.outbox.submit(payload);
         this.flagged += 1;

@@ -1,9 +1,28 @@
 import { groundPoint, iou, pointInPolygon, type Box } from './geometry.js';
 import { redLightRule } from './rules/red-light.rule.js';
 import type { Rule, RuleCode, RuleHit } from './rules/rule.js';
+import { sidewalkRule } from './rules/sidewalk.rule.js';
+import { speedingRule } from './rules/speeding.rule.js';
+import { stopLineRule } from './rules/stop-line.rule.js';
+import { intersectionStoppingRule, noParkingRule } from './rules/stopping.rule.js';
+import { wrongLaneRule } from './rules/wrong-lane.rule.js';
+import { wrongWayRule } from './rules/wrong-way.rule.js';
 import type { SceneConfig } from './scene-config.js';
-import { signalStateAt, type SignalState } from './signal-timeline.js';
+import { SignalLampObserver } from './signal-lamps.js';
+import { SignalTimeline, signalStateAt, type SignalState } from './signal-timeline.js';
 import { IouTracker, type Track, type TrackerOptions, type TrackPoint } from './tracker.js';
+
+/** Every rule, in the order they are evaluated. */
+export const DEFAULT_RULES: readonly Rule[] = [
+  redLightRule,
+  stopLineRule,
+  wrongWayRule,
+  wrongLaneRule,
+  speedingRule,
+  noParkingRule,
+  intersectionStoppingRule,
+  sidewalkRule,
+];
 
 export interface EngineFrame {
   capturedAt: number;
@@ -48,15 +67,22 @@ export interface EngineOptions {
   /** How long after the act the "after" still is taken. */
   afterMs?: number;
   beforeMs?: number;
+  /** Where external and observed signal phases are recorded; default a new one. */
+  signals?: SignalTimeline;
 }
 
 /**
  * The violation engine of one camera: detections → tracks → rules → flags with before/at/after stills.
- * Each (track, rule) is flagged at most once; the database unique key makes that hold across processes.
+ * Each (track, rule code) is flagged at most once; the database unique key makes that hold across
+ * processes. Signal groups of kind `observed` are read from each frame's lamps before the rules run;
+ * groups of kind `external` are fed through `signals.record(group, phase, at)`.
  */
 export class ViolationEngine {
+  /** The signal phases reported for this camera's groups (external feed and lamp observations). */
+  readonly signals: SignalTimeline;
   private readonly tracker: IouTracker;
-  private readonly rules: Rule[];
+  private readonly rules: readonly Rule[];
+  private observers: SignalLampObserver[] = [];
   private readonly frames: EngineFrame[] = [];
   private readonly flagged = new Set<string>();
   private readonly pending: { hit: RuleHit; track: Track; models: EngineDetection['model'][] }[] = [];
@@ -74,18 +100,21 @@ export class ViolationEngine {
       lowScore: scene.minScore / 2,
       ...options.tracker,
     });
-    this.rules = options.rules ?? [redLightRule];
+    this.rules = options.rules ?? DEFAULT_RULES;
     this.afterMs = options.afterMs ?? 1000;
     this.beforeMs = options.beforeMs ?? 1000;
     this.bufferMs = options.bufferMs ?? Math.max(4000, this.beforeMs + this.afterMs + 2000);
+    this.signals = options.signals ?? new SignalTimeline();
+    this.observers = makeObservers(scene);
   }
 
   setScene(scene: SceneConfig): void {
     this.scene = scene;
+    this.observers = makeObservers(scene);
   }
 
   signalAt(group: string, atMs: number): SignalState {
-    return signalStateAt(this.scene.signals[group], atMs);
+    return signalStateAt(this.scene.signals[group], atMs, this.signals, group);
   }
 
   /** Feeds one analysed frame; returns the flags whose "after" still is now available. */
@@ -93,6 +122,11 @@ export class ViolationEngine {
     const t = frame.capturedAt;
     this.frames.push(frame);
     while (this.frames.length > 1 && t - this.frames[0]!.capturedAt > this.bufferMs) this.frames.shift();
+    for (const observer of this.observers) {
+      for (const sample of observer.observe(frame, t)) {
+        this.signals.recordObserved(observer.group, sample.phase, sample.at);
+      }
+    }
 
     const inputs = suppressCrossClass(
       detections
@@ -120,12 +154,14 @@ export class ViolationEngine {
     for (const track of tracks) {
       if (!track.confirmed || track.lastSeenAt !== t) continue;
       for (const rule of this.rules) {
-        const key = `${track.id}:${rule.code}`;
-        if (this.flagged.has(key)) continue;
+        const codes = rule.codes ?? [rule.code];
+        if (codes.every((code) => this.flagged.has(`${track.id}:${code}`))) continue;
         const hit = rule.evaluate(track, ctx);
         if (!hit) continue;
+        const key = `${track.id}:${hit.ruleCode}`;
+        if (this.flagged.has(key)) continue;
         this.flagged.add(key);
-        this.pending.push({ hit, track, models });
+        this.pending.push({ hit: this.withSignalRecord(hit), track, models });
       }
     }
     const live = new Set(tracks.map((tr) => tr.id));
@@ -140,6 +176,21 @@ export class ViolationEngine {
       ready.push(this.toFlag(p.hit, p.track, p.models));
     }
     return ready;
+  }
+
+  /**
+   * For a phase read from a timeline (not a fixed plan), the evidence carries the phase changes of the
+   * minute before the act, so a reviewer sees how the red came about.
+   */
+  private withSignalRecord(hit: RuleHit): RuleHit {
+    const group = hit.details['signalGroup'];
+    if (typeof group !== 'string') return hit;
+    const plan = this.scene.signals[group];
+    if (!plan || plan.kind === 'fixed-time') return hit;
+    const changes = this.signals
+      .changes(group, hit.at - 60_000, hit.at)
+      .map((c) => ({ phase: c.phase, from: new Date(c.from).toISOString() }));
+    return { ...hit, details: { ...hit.details, signalChanges: changes } };
   }
 
   private toFlag(hit: RuleHit, track: Track, models: EngineDetection['model'][]): Flag {
@@ -188,6 +239,17 @@ export function suppressCrossClass<T extends { score: number; box: Box }>(
   const kept: T[] = [];
   for (const d of sorted) if (!kept.some((k) => iou(k.box, d.box) >= overlap)) kept.push(d);
   return kept;
+}
+
+function makeObservers(scene: SceneConfig): SignalLampObserver[] {
+  const out: SignalLampObserver[] = [];
+  for (const [group, plan] of Object.entries(scene.signals)) {
+    if (plan.kind !== 'observed') continue;
+    const heads = scene.signalHeads.filter((h) => h.group === group);
+    if (heads.length > 0)
+      out.push(new SignalLampObserver(group, heads, { confirmFrames: plan.confirmFrames }));
+  }
+  return out;
 }
 
 function uniqueModels(detections: readonly EngineDetection[]): EngineDetection['model'][] {

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { Box } from './geometry.js';
+import type { Box, Point, Polygon } from './geometry.js';
 import type { SceneConfig } from './scene-config.js';
 import type { StillRef } from './engine.js';
 
@@ -7,6 +7,12 @@ export interface StillCaption {
   cameraCode: string;
   ruleLabel: string;
   signal?: string;
+}
+
+/** Scene geometry the rule judged by, drawn over the still (a lane, a zone, a speed gate's lines). */
+export interface StillHighlight {
+  lines?: { a: Point; b: Point }[];
+  polygons?: Polygon[];
 }
 
 const ROLE_LABEL: Record<StillRef['role'], string> = {
@@ -23,9 +29,10 @@ export async function renderStill(
   still: StillRef,
   scene: SceneConfig,
   caption: StillCaption,
+  highlight: StillHighlight = {},
 ): Promise<Buffer> {
   const { width, height, data, capturedAt } = still.frame;
-  const svg = overlaySvg(width, height, scene, still.box, [
+  const svg = overlaySvg(width, height, scene, still.box, highlight, [
     `${caption.cameraCode}  ${new Date(capturedAt).toISOString()}`,
     `${ROLE_LABEL[still.role]}  ${caption.ruleLabel}${caption.signal ? `  ${caption.signal}` : ''}`,
   ]);
@@ -56,9 +63,22 @@ function overlaySvg(
   height: number,
   scene: SceneConfig,
   box: Box | undefined,
+  highlight: StillHighlight,
   lines: string[],
 ): string {
   const px = (v: number, total: number) => (v * total).toFixed(1);
+  const zones = (highlight.polygons ?? [])
+    .map(
+      (poly) =>
+        `<polygon points="${poly.map((p) => `${px(p.x, width)},${px(p.y, height)}`).join(' ')}" fill="#00b4ff" fill-opacity="0.15" stroke="#00b4ff" stroke-width="2"/>`,
+    )
+    .join('');
+  const marks = (highlight.lines ?? [])
+    .map(
+      (l) =>
+        `<line x1="${px(l.a.x, width)}" y1="${px(l.a.y, height)}" x2="${px(l.b.x, width)}" y2="${px(l.b.y, height)}" stroke="#00e0a0" stroke-width="3" stroke-dasharray="8 4"/>`,
+    )
+    .join('');
   const stopLines = scene.stopLines
     .map(
       (l) =>
@@ -76,7 +96,7 @@ function overlaySvg(
     )
     .join('');
   const bandHeight = lines.length * (fontSize + 4) + 8;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect x="0" y="0" width="${width}" height="${bandHeight}" fill="#000" fill-opacity="0.45"/>${stopLines}${vehicle}${text}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect x="0" y="0" width="${width}" height="${bandHeight}" fill="#000" fill-opacity="0.45"/>${zones}${stopLines}${marks}${vehicle}${text}</svg>`;
 }
 
 function escapeXml(s: string): string {

@@ -66,6 +66,13 @@ export class EvidenceStore {
     }
   }
 
+  /** The address a file of this hash and media type has in the store. */
+  uriFor(sha256: string, mediaType: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new AppError('bad_request', 'not a sha256', { permanent: true });
+    return `cas:${this.relativePath(sha256, mediaType)}`;
+  }
+
   resolve(storageUri: string): string {
     const match = /^cas:(sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]+)$/.exec(storageUri);
     if (!match) throw new AppError('bad_request', 'not an evidence store address', { permanent: true });

@@ -68,3 +68,77 @@ export function groundPoint(box: Box, anchor: 'bottom-center' | 'center' = 'bott
 export function lerp(p: Point, q: Point, t: number): Point {
   return { x: p.x + (q.x - p.x) * t, y: p.y + (q.y - p.y) * t };
 }
+
+export function sub(a: Point, b: Point): Point {
+  return { x: a.x - b.x, y: a.y - b.y };
+}
+
+export function dot(a: Point, b: Point): number {
+  return a.x * b.x + a.y * b.y;
+}
+
+export function norm(v: Point): number {
+  return Math.hypot(v.x, v.y);
+}
+
+export function distance(a: Point, b: Point): number {
+  return Math.hypot(a.x - b.x, a.y - b.y);
+}
+
+/** v scaled to length 1 (undefined for the zero vector). */
+export function unit(v: Point): Point | undefined {
+  const n = norm(v);
+  return n > 0 ? { x: v.x / n, y: v.y / n } : undefined;
+}
+
+/** The angle between two vectors, in degrees (0..180); undefined when either is zero. */
+export function angleBetweenDeg(a: Point, b: Point): number | undefined {
+  const na = norm(a);
+  const nb = norm(b);
+  if (na === 0 || nb === 0) return undefined;
+  const c = Math.max(-1, Math.min(1, dot(a, b) / (na * nb)));
+  return (Math.acos(c) * 180) / Math.PI;
+}
+
+/**
+ * Signed distance of p from the line through a and b, positive on the side of `towards` (the same unit
+ * as the coordinates). Zero when a = b.
+ */
+export function signedDistance(a: Point, b: Point, towards: Point, p: Point): number {
+  const len = distance(a, b);
+  if (len === 0) return 0;
+  const d = cross(a, b, p) / len;
+  return sideOf(a, b, towards) < 0 ? -d : d;
+}
+
+/** Where the foot of the perpendicular from p falls on a→b, as a fraction of a→b (0..1 inside it). */
+export function projectionFraction(a: Point, b: Point, p: Point): number {
+  const ab = sub(b, a);
+  const len2 = dot(ab, ab);
+  return len2 === 0 ? 0 : dot(sub(p, a), ab) / len2;
+}
+
+/** The corners of a box, clockwise from the top left. */
+export function boxCorners(box: Box): Point[] {
+  return [
+    { x: box.x, y: box.y },
+    { x: box.x + box.w, y: box.y },
+    { x: box.x + box.w, y: box.y + box.h },
+    { x: box.x, y: box.y + box.h },
+  ];
+}
+
+/** Twice the signed area of a polygon (shoelace); > 0 for clockwise order in image coordinates. */
+export function polygonArea2(polygon: Polygon): number {
+  let s = 0;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    s += polygon[j]!.x * polygon[i]!.y - polygon[i]!.x * polygon[j]!.y;
+  }
+  return s;
+}
+
+/** How far a box reaches across the line a→b (its extent along the line's normal). */
+export function extentAcross(box: Box, a: Point, b: Point): number {
+  const n = unit({ x: -(b.y - a.y), y: b.x - a.x });
+  return n ? Math.abs(n.x) * box.w + Math.abs(n.y) * box.h : 0;
+}

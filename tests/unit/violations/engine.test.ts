@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ViolationEngine } from '../../../violations/engine.js';
+import { DEFAULT_RULES, ViolationEngine } from '../../../violations/engine.js';
+import { RULE_CODES } from '../../../violations/rules/rule.js';
 import { parseSceneConfig } from '../../../violations/scene-config.js';
+import { LAMP_REGIONS, renderSignalFrame } from './render-signal.js';
 
 const W = 200;
 const H = 100;
@@ -62,3 +64,100 @@ describe('violation engine', () => {
     expect(drive(engine, [0.3, 0.4, 0.45, 0.55, 0.6, 0.65, 0.7, 0.75])).toHaveLength(0);
   });
 });
+
+describe('violation engine: rules and signal sources', () => {
+  it('registers a rule for every rule code', () => {
+    const codes = new Set(DEFAULT_RULES.flatMap((r) => r.codes ?? [r.code]));
+    expect([...codes].sort()).toEqual([...RULE_CODES].sort());
+  });
+
+  it('reads an observed signal from the lamps in the frames: flags the car crossing on red, not on amber', () => {
+    const observed = parseSceneConfig({
+      stopLines: [{ id: 'S1', a: { x: 0, y: 0.5 }, b: { x: 0.7, y: 0.5 }, towards: { x: 0.3, y: 0.9 } }],
+      signals: { main: { kind: 'observed' } },
+      signalHeads: [{ id: 'H1', group: 'main', lamps: LAMP_REGIONS }],
+    });
+    const engine = new ViolationEngine(observed, { afterMs: 1000 });
+    const t0 = 50_000;
+    const lit = (i: number) => (i < 6 ? 'green' : i < 12 ? 'amber' : 'red');
+    // Car A crosses between frames 9 and 10 (amber); car B between frames 15 and 16 (red since frame 12).
+    const carA = (i: number) => 0.2 + (i - 5) * 0.07;
+    const carB = (i: number) => 0.3 + (i - 12) * 0.06;
+    const flags = [];
+    for (let i = 0; i < 22; i++) {
+      const dets = [];
+      if (i >= 5 && i <= 14) dets.push(detAt(0.1, carA(i), SW, SH));
+      if (i >= 12) dets.push(detAt(0.4, carB(i), SW, SH));
+      flags.push(
+        ...engine.update(
+          { capturedAt: t0 + i * 500, width: SW, height: SH, data: renderSignalFrame(lit(i)) },
+          dets,
+        ),
+      );
+    }
+    expect(flags).toHaveLength(1);
+    const flag = flags[0]!;
+    expect(flag.ruleCode).toBe('red_light');
+    expect(flag.at).toBeGreaterThan(t0 + 15 * 500);
+    expect(flag.at).toBeLessThan(t0 + 16 * 500);
+    expect(flag.details).toMatchObject({ signalSource: 'observed', redStartObserved: true });
+    expect(flag.details['redForMs']).toBe(Math.round(flag.at - (t0 + 12 * 500)));
+    expect(flag.details['signalChanges']).toEqual([
+      { phase: 'green', from: new Date(t0).toISOString() },
+      { phase: 'amber', from: new Date(t0 + 6 * 500).toISOString() },
+      { phase: 'red', from: new Date(t0 + 12 * 500).toISOString() },
+    ]);
+  });
+
+  it('judges an external signal from the phases recorded by the controller feed', () => {
+    const external = parseSceneConfig({
+      stopLines: scene.stopLines,
+      signals: { main: { kind: 'external', intersectionId: 'TN-X1' } },
+    });
+    const silent = new ViolationEngine(external);
+    expect(drive(silent, [0.3, 0.35, 0.4, 0.45, 0.55, 0.6, 0.65, 0.7, 0.75])).toHaveLength(0);
+
+    const fed = new ViolationEngine(external);
+    fed.signals.record('main', 'amber', 9_000);
+    fed.signals.record('main', 'red', 10_500);
+    const flags = drive(fed, [0.3, 0.35, 0.4, 0.45, 0.55, 0.6, 0.65, 0.7, 0.75]);
+    expect(flags).toHaveLength(1);
+    expect(flags[0]!.details).toMatchObject({ signalSource: 'external', redStartObserved: true });
+    // Crossed between 11.5 s and 12 s at the midpoint: red since 10.5 s.
+    expect(flags[0]!.details['redForMs']).toBe(1250);
+  });
+
+  it('flags one track under each code it breaks, once each', () => {
+    const both = parseSceneConfig({
+      lanes: [
+        {
+          id: 'ONE-WAY',
+          polygon: [
+            { x: 0, y: 0 },
+            { x: 1, y: 0 },
+            { x: 1, y: 1 },
+            { x: 0, y: 1 },
+          ],
+          direction: { dx: 0, dy: -1 },
+          allowedClasses: ['motorcycle'],
+        },
+      ],
+    });
+    const engine = new ViolationEngine(both, { afterMs: 500 });
+    const flags = drive(engine, [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8]);
+    expect(flags.map((f) => f.ruleCode).sort()).toEqual(['wrong_lane', 'wrong_way']);
+    expect(new Set(flags.map((f) => f.trackId)).size).toBe(1);
+  });
+});
+
+const SW = 320;
+const SH = 180;
+/** A car box (pixels) whose bottom edge is at `bottom` (fraction of the height), left edge at `left`. */
+function detAt(left: number, bottom: number, w: number, h: number) {
+  return {
+    label: 'car',
+    score: 0.9,
+    box: { x: left * w, y: (bottom - 0.2) * h, w: 0.15 * w, h: 0.2 * h },
+    model,
+  };
+}

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { redLightRule } from '../../../violations/rules/red-light.rule.js';
-import { parseSceneConfig } from '../../../violations/scene-config.js';
-import { fixedTimePhase } from '../../../violations/signal-timeline.js';
-import type { Track } from '../../../violations/tracker.js';
+import { redLightRule } from '../../../../violations/rules/red-light.rule.js';
+import { parseSceneConfig } from '../../../../violations/scene-config.js';
+import { fixedTimePhase } from '../../../../violations/signal-timeline.js';
+import type { Track } from '../../../../violations/tracker.js';
+import { T0, trackAlong } from '../fixtures.js';
 
 // Stop line across the frame at y = 0.5; traffic moves down the image (towards y = 1).
 const scene = parseSceneConfig({
@@ -73,5 +74,52 @@ describe('red-light rule', () => {
 
   it('ignores classes the scene does not enforce', () => {
     expect(redLightRule.evaluate(track(25_000, 0.4, 25_800, 0.6, 'person'), ctx)).toBeUndefined();
+  });
+
+  it('judges only the first crossing: over on amber, back and over again on red is not flagged', () => {
+    // Crosses at 22.5 s (amber), jitters back at 23.5 s, over again at 24 s (red).
+    const t = track(22_000, 0.45, 23_000, 0.6);
+    t.history.push(
+      { t: 23_500, box: { x: 0.45, y: 0.38, w: 0.1, h: 0.1 }, score: 0.9 },
+      { t: 24_000, box: { x: 0.45, y: 0.52, w: 0.1, h: 0.1 }, score: 0.9 },
+    );
+    expect(redLightRule.evaluate(t, ctx)).toBeUndefined();
+  });
+
+  it('does not flag a vehicle creeping just over the line on red, until it goes on', () => {
+    // Boxes 0.1 high: 0.25 of a box past the line is 0.025; the anchor stops 0.01 past.
+    const creeping = trackAlong(
+      [
+        { x: 0.5, y: 0.47 },
+        { x: 0.5, y: 0.51 },
+        { x: 0.5, y: 0.51 },
+      ],
+      { t0: 25_000 },
+    );
+    expect(redLightRule.evaluate(creeping, ctx)).toBeUndefined();
+    creeping.history.push({ t: 26_500, box: { x: 0.45, y: 0.43, w: 0.1, h: 0.1 }, score: 0.9 });
+    const hit = redLightRule.evaluate(creeping, ctx);
+    expect(hit?.at).toBeCloseTo(25_375);
+  });
+
+  it('no longer judges a crossing older than the settle time (an unknown phase stays unflagged)', () => {
+    let phase: 'unknown' | 'red' = 'unknown';
+    const late = {
+      scene,
+      signalAt: () => ({ phase, sincePhaseStartMs: 800, source: 'observed' as const, startObserved: true }),
+    };
+    const t = trackAlong(
+      [
+        { x: 0.5, y: 0.45 },
+        { x: 0.5, y: 0.6 },
+        { x: 0.5, y: 0.7 },
+      ],
+      { t0: T0 },
+    );
+    expect(redLightRule.evaluate(t, late)).toBeUndefined();
+    phase = 'red';
+    expect(redLightRule.evaluate(t, late)?.details['signalSource']).toBe('observed');
+    t.history.push({ t: T0 + 4_000, box: { x: 0.45, y: 0.7, w: 0.1, h: 0.1 }, score: 0.9 });
+    expect(redLightRule.evaluate(t, late)).toBeUndefined();
   });
 });

@@ -1,0 +1,84 @@
+/**
+ * `npm run evidence:verify -- <manifest-path-or-sha256> [--evidence-dir DIR] [--public-key PEM] [--json]`
+ *
+ * Re-checks a violation's evidence: every file the manifest lists (present, sha256, size), the
+ * manifest's own hash when it is addressed by one, and its Ed25519 signature, against the public key
+ * given (PEM file) or else only against the key embedded in the manifest. Prints each check and names
+ * every fault. Exit status: 0 all good, 1 a check failed, 2 bad usage. The checks live in
+ * violations/evidence-verify.ts.
+ */
+import fs from 'node:fs/promises';
+import { loadConfig } from '../core/config.js';
+import { errorMessage, isAppError } from '../core/errors.js';
+import { publicKeyFromPem } from '../violations/evidence-signature.js';
+import { verifyEvidence } from '../violations/evidence-verify.js';
+
+const USAGE =
+  'usage: npm run evidence:verify -- <manifest-path-or-sha256> [--evidence-dir DIR] [--public-key PEM] [--json]';
+
+async function main(argv: string[]): Promise<number> {
+  let manifest: string | undefined;
+  let evidenceDir: string | undefined;
+  let publicKeyPath: string | undefined;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--evidence-dir') evidenceDir = argv[++i];
+    else if (arg === '--public-key') publicKeyPath = argv[++i];
+    else if (arg === '--json') json = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      return 0;
+    } else if (!arg.startsWith('--') && manifest === undefined) manifest = arg;
+    else {
+      console.error(`unknown argument ${arg}\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (
+    !manifest ||
+    (argv.includes('--evidence-dir') && !evidenceDir) ||
+    (argv.includes('--public-key') && !publicKeyPath)
+  ) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (!evidenceDir && /^[0-9a-f]{64}$/.test(manifest)) evidenceDir = loadConfig(process.env).evidenceDir;
+  const publicKey = publicKeyPath ? publicKeyFromPem(await fs.readFile(publicKeyPath)) : undefined;
+
+  const result = await verifyEvidence({ manifest, evidenceDir, publicKey });
+  if (json) {
+    console.log(JSON.stringify(result, null, 2));
+    return result.ok ? 0 : 1;
+  }
+  const mark = (ok: boolean) => (ok ? 'ok  ' : 'FAIL');
+  console.log(`manifest  ${result.manifestPath}`);
+  console.log(`          sha256 ${result.manifestSha256}`);
+  const sig = result.signature;
+  console.log(
+    `${mark(sig.ok)} signature${sig.keyId ? ` ${sig.keyId}` : ''}${sig.ok ? (sig.pinned ? ' (trusted key)' : ' (embedded key only)') : `: ${sig.reason}`}`,
+  );
+  for (const f of result.files)
+    console.log(`${mark(f.ok)} ${f.kind.padEnd(13)} ${f.sha256}${f.ok ? '' : `: ${f.reason}`}`);
+  if (sig.ok && !sig.pinned) {
+    console.log('note: without --public-key the signature proves integrity, not who signed it');
+  }
+  if (result.ok) console.log(`VERIFIED: ${result.files.length} files and the signature`);
+  else {
+    console.log(
+      `NOT VERIFIED (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}):`,
+    );
+    for (const p of result.problems) console.log(`  - ${p}`);
+  }
+  return result.ok ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(isAppError(err) ? err.message : errorMessage(err));
+    process.exitCode = isAppError(err) && err.code === 'bad_request' ? 2 : 1;
+  },
+);

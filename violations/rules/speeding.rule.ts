@@ -1,0 +1,206 @@
+import { distance, pointInPolygon, segmentCrossing, type Point } from '../geometry.js';
+import { applyHomography, fitHomography, type Homography } from '../homography.js';
+import type { SceneConfig, SpeedConfig, SpeedGate, VehicleClass } from '../scene-config.js';
+import type { Track, TrackPoint } from '../tracker.js';
+import { anchorOf, classFamily, enforced, iso, round } from './rule-helpers.js';
+import type { Rule, RuleContext, RuleHit } from './rule.js';
+
+/**
+ * Speeding tiers by km/h over the limit, per class family, as in Decree 168 (car 6.3.a, 6.5.đ, 6.6.a,
+ * 6.7.a; motorbike 7.2.b, 7.4.a, 7.8.a). Under 5 km/h over is no offence. The labels are the
+ * `speed_excess_kmh` ranges of the sanction table, which holds the fines; an integration test checks
+ * that both agree.
+ */
+interface Tier {
+  label: string;
+  lo: number;
+  loClosed: boolean;
+  hi: number;
+  hiClosed: boolean;
+}
+const tier = (label: string, lo: number, loClosed: boolean, hi: number, hiClosed: boolean): Tier => ({
+  label,
+  lo,
+  loClosed,
+  hi,
+  hiClosed,
+});
+export const SPEED_TIERS: Record<'car' | 'motorbike', readonly Tier[]> = {
+  car: [
+    tier('[5,10)', 5, true, 10, false),
+    tier('[10,20]', 10, true, 20, true),
+    tier('(20,35]', 20, false, 35, true),
+    tier('(35,)', 35, false, Infinity, false),
+  ],
+  motorbike: [
+    tier('[5,10)', 5, true, 10, false),
+    tier('[10,20]', 10, true, 20, true),
+    tier('(20,)', 20, false, Infinity, false),
+  ],
+};
+
+/** The tier an excess falls in for a class family, or undefined (no offence, or no tiers for it). */
+export function speedTier(family: 'car' | 'motorbike', excessKmh: number): string | undefined {
+  for (const t of SPEED_TIERS[family]) {
+    const aboveLo = t.loClosed ? excessKmh >= t.lo : excessKmh > t.lo;
+    const belowHi = t.hiClosed ? excessKmh <= t.hi : excessKmh < t.hi;
+    if (aboveLo && belowHi) return t.label;
+  }
+  return undefined;
+}
+
+/**
+ * Measured speed, limit and tolerance to the excess the fine depends on, in km/h to 0.01. The measured
+ * speed is first rounded to 0.0001 (clearing the floating-point noise of interpolating times of the
+ * order of 10¹² ms), then truncated to 0.01 in the driver's favour; the subtraction is exact in
+ * hundredths, so the stored numbers recompute to the stored excess.
+ */
+export function speedExcess(
+  measuredKmh: number,
+  limitKmh: number,
+  toleranceKmh: number,
+): { measuredKmh: number; excessKmh: number } {
+  const measuredCents = Math.floor(Math.round(measuredKmh * 1e4) / 1e2);
+  const excessCents = measuredCents - Math.round(limitKmh * 100) - Math.round(toleranceKmh * 100);
+  return { measuredKmh: measuredCents / 100, excessKmh: excessCents / 100 };
+}
+
+interface Measurement {
+  speedKmh: number;
+  details: Record<string, unknown>;
+  at: number;
+}
+
+/**
+ * Speeding: the vehicle's speed is measured, from the times its anchor crosses a speed gate's entry and
+ * exit lines (interpolated between frames; the gate's surveyed distance over the elapsed time), or from
+ * the ground homography (the ground distance between the first and last observation of a completed stay
+ * in the measurement zone, over the elapsed time, at least `minSpanMs`). The device tolerance is taken
+ * off, the limit for the vehicle's class compared, and the tier of the excess decides the offence.
+ */
+export const speedingRule: Rule = {
+  code: 'speeding',
+  evaluate(track: Track, ctx: RuleContext): RuleHit | undefined {
+    const { scene } = ctx;
+    const speed = scene.speed;
+    const h = track.history;
+    if (!speed || h.length < 2 || !enforced(track, scene)) return undefined;
+    const limit = speed.limitsKmh[track.label as VehicleClass];
+    const family = classFamily(track.label);
+    if (limit === undefined || !family) return undefined;
+    const measurements: Measurement[] = [];
+    for (const gate of speed.gates) {
+      const m = measureGate(h, gate, scene);
+      if (m) measurements.push(m);
+    }
+    const m = speed.homography && measureHomography(h, speed, scene);
+    if (m) measurements.push(m);
+    for (const measurement of measurements) {
+      const { measuredKmh, excessKmh } = speedExcess(measurement.speedKmh, limit, speed.toleranceKmh);
+      const tierLabel = speedTier(family, excessKmh);
+      if (!tierLabel) continue;
+      return {
+        ruleCode: 'speeding',
+        trackId: track.id,
+        at: measurement.at,
+        details: {
+          measuredKmh,
+          limitKmh: limit,
+          toleranceKmh: speed.toleranceKmh,
+          /** Measured − tolerance − limit: pass to findSanction as speedExcessKmh. */
+          speedExcessKmh: excessKmh,
+          speedTier: tierLabel,
+          classFamily: family,
+          ...measurement.details,
+        },
+      };
+    }
+    return undefined;
+  },
+};
+
+function crossingTime(
+  h: readonly TrackPoint[],
+  from: number,
+  line: { a: Point; b: Point },
+  scene: SceneConfig,
+) {
+  for (let i = Math.max(1, from); i < h.length; i++) {
+    const prev = h[i - 1]!;
+    const cur = h[i]!;
+    const f = segmentCrossing(anchorOf(prev.box, scene), anchorOf(cur.box, scene), line.a, line.b);
+    if (f !== undefined) return { index: i, at: prev.t + (cur.t - prev.t) * f, between: [prev.t, cur.t] };
+  }
+  return undefined;
+}
+
+function measureGate(h: readonly TrackPoint[], gate: SpeedGate, scene: SceneConfig): Measurement | undefined {
+  const entry = crossingTime(h, 1, gate.entry, scene);
+  if (!entry) return undefined;
+  const exit = crossingTime(h, entry.index, gate.exit, scene);
+  if (!exit || exit.at <= entry.at) return undefined;
+  const elapsedMs = exit.at - entry.at;
+  return {
+    speedKmh: (gate.distanceM / (elapsedMs / 1000)) * 3.6,
+    at: exit.at,
+    details: {
+      method: 'gate',
+      gate: gate.id,
+      distanceM: gate.distanceM,
+      entryAt: iso(entry.at),
+      exitAt: iso(exit.at),
+      elapsedMs: round(elapsedMs, 1),
+      /** The analysed frames each crossing was interpolated between. */
+      entryBetween: entry.between.map(iso),
+      exitBetween: exit.between.map(iso),
+    },
+  };
+}
+
+const homographies = new WeakMap<object, Homography | undefined>();
+
+function measureHomography(
+  h: readonly TrackPoint[],
+  speed: SpeedConfig,
+  scene: SceneConfig,
+): Measurement | undefined {
+  const config = speed.homography!;
+  if (!homographies.has(config)) homographies.set(config, fitHomography(config.image, config.groundM));
+  const H = homographies.get(config);
+  if (!H) return undefined;
+  // Completed stays in the zone: runs of observations inside, each followed by one outside.
+  let best: { from: number; to: number } | undefined;
+  let runStart = -1;
+  for (let i = 0; i < h.length; i++) {
+    const isIn = pointInPolygon(anchorOf(h[i]!.box, scene), config.image);
+    const gap = i > 0 && h[i]!.t - h[i - 1]!.t > scene.rules.maxGapMs;
+    if (runStart >= 0 && (!isIn || gap)) {
+      if (!isIn && (!best || h[i - 1]!.t - h[runStart]!.t > h[best.to]!.t - h[best.from]!.t)) {
+        best = { from: runStart, to: i - 1 };
+      }
+      runStart = -1;
+    }
+    if (isIn && runStart < 0) runStart = i;
+  }
+  if (!best || best.to - best.from < 2) return undefined;
+  const first = h[best.from]!;
+  const last = h[best.to]!;
+  const elapsedMs = last.t - first.t;
+  if (elapsedMs < speed.minSpanMs) return undefined;
+  const g0 = applyHomography(H, anchorOf(first.box, scene));
+  const g1 = applyHomography(H, anchorOf(last.box, scene));
+  if (!g0 || !g1) return undefined;
+  const metres = distance(g0, g1);
+  return {
+    speedKmh: (metres / (elapsedMs / 1000)) * 3.6,
+    at: last.t,
+    details: {
+      method: 'homography',
+      groundDistanceM: round(metres, 3),
+      fromAt: iso(first.t),
+      toAt: iso(last.t),
+      elapsedMs,
+      observations: best.to - best.from + 1,
+    },
+  };
+}
