@@ -1,5 +1,6 @@
 /**
- * API role: Express over PostgreSQL and Redis; serves the monitoring page.
+ * API role: Express over PostgreSQL and Redis; serves the monitoring page, staff sign-in and the review
+ * queue.
  */
 import { createApp } from '../api/app.js';
 import { createApiServices } from '../api/services/api-services.js';
@@ -20,8 +21,23 @@ run('api', async () => {
     redis,
     queuePrefix: config.QUEUE_PREFIX,
     store: new EvidenceStore(config.evidenceDir),
+    auth: {
+      sessionIdleMs: config.AUTH_SESSION_IDLE_MINUTES * 60_000,
+      sessionMaxAgeMs: config.AUTH_SESSION_MAX_HOURS * 3_600_000,
+      lockoutThreshold: config.AUTH_LOCKOUT_THRESHOLD,
+      lockoutMs: config.AUTH_LOCKOUT_MINUTES * 60_000,
+    },
+    review: {
+      leaseMs: config.REVIEW_LEASE_MINUTES * 60_000,
+      secondReviewBelow: config.REVIEW_SECOND_REVIEW_CONFIDENCE,
+    },
   });
-  const { app } = createApp({ services, log, apiTokens: config.API_TOKENS });
+  const { app } = createApp({
+    services,
+    log,
+    apiTokens: config.API_TOKENS,
+    cookieSecure: config.AUTH_COOKIE_SECURE,
+  });
   const server = app.listen(config.PORT, config.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -5,10 +5,10 @@
  * Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../core/errors.js';
@@ -99,8 +99,19 @@ run('demo', async () => {
     ['reviewer', 'operator', 'supervisor']
       .map((role) => `${role}:demo-${role}-${randomBytes(12).toString('hex')}`)
       .join(',');
+  // Evidence is signed; the demo makes its own Ed25519 key once (production brings one from a secret store).
+  let signingKeyPath = config.EVIDENCE_SIGNING_KEY_PATH;
+  if (!signingKeyPath && !config.EVIDENCE_SIGNING_KEY) {
+    signingKeyPath = path.join(config.dataDir, 'keys', 'evidence-signing.pem');
+    if (!existsSync(signingKeyPath)) {
+      await mkdir(path.dirname(signingKeyPath), { recursive: true, mode: 0o700 });
+      const { privateKey } = generateKeyPairSync('ed25519');
+      await writeFile(signingKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    }
+  }
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    ...(signingKeyPath ? { EVIDENCE_SIGNING_KEY_PATH: signingKeyPath } : {}),
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_MAX: '1',
     API_TOKENS: apiTokens,

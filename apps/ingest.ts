@@ -3,7 +3,7 @@
  * violations to the queue and publishes each camera's live state.
  */
 import os from 'node:os';
-import { errorMessage } from '../core/errors.js';
+import { AppError, errorMessage } from '../core/errors.js';
 import { openDatabase } from '../db/database.js';
 import { listCamerasWithStreamUrls, type CameraWithStreamUrl } from '../db/repositories/camera.repository.js';
 import { latestSceneConfig } from '../db/repositories/scene-config.repository.js';
@@ -17,6 +17,7 @@ import { Outbox } from '../pipeline/outbox.js';
 import type { RecordViolationPayload } from '../pipeline/payloads.js';
 import { Producer } from '../pipeline/producer.js';
 import { assertNoEviction, createRedis, waitForRedis } from '../pipeline/redis.js';
+import { loadEvidenceSigner } from '../violations/evidence-signature.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
 import { parseSceneConfig, type SceneConfig } from '../violations/scene-config.js';
 import { boot, run } from './boot.js';
@@ -87,6 +88,26 @@ run('ingest', async () => {
   lifecycle.onClose('detector', () => detector.close());
   const store = new EvidenceStore(config.evidenceDir);
   const settings = ingestSettings(config);
+  const signer =
+    config.EVIDENCE_SIGNING_KEY_PATH || config.EVIDENCE_SIGNING_KEY
+      ? await loadEvidenceSigner({
+          ...(config.EVIDENCE_SIGNING_KEY_PATH ? { pemPath: config.EVIDENCE_SIGNING_KEY_PATH } : {}),
+          ...(config.EVIDENCE_SIGNING_KEY ? { base64: config.EVIDENCE_SIGNING_KEY } : {}),
+          ...(config.EVIDENCE_SIGNING_KEY_ID ? { keyId: config.EVIDENCE_SIGNING_KEY_ID } : {}),
+        })
+      : undefined;
+  if (!signer) {
+    if (config.NODE_ENV === 'production') {
+      throw new AppError(
+        'config_invalid',
+        'EVIDENCE_SIGNING_KEY_PATH or EVIDENCE_SIGNING_KEY is required in production',
+        {
+          permanent: true,
+        },
+      );
+    }
+    log.warn('no evidence signing key: manifests are hashed but not signed');
+  } else log.info({ keyId: signer.keyId }, 'evidence manifests are signed');
 
   const running = new Map<string, { entry: Entry; supervisor: CameraSupervisor; pipeline: CameraPipeline }>();
   const startCamera = (cameraId: string) => {
@@ -103,6 +124,7 @@ run('ingest', async () => {
       outbox,
       log: camLog,
       workerId,
+      ...(signer ? { signer } : {}),
     });
     const supervisor = new CameraSupervisor({
       ...settings,

@@ -41,6 +41,7 @@ export const ENV_SCHEMA = z.strictObject({
   INGEST_CAMERAS: z.string().optional(),
   INGEST_CAPACITY: int(1, 10_000).default(64),
   INGEST_LEASE_MS: int(3_000, 120_000).default(15_000),
+  INGEST_DECODE: z.enum(['all', 'keyframes', 'reduced']).default('all'),
 
   WORKER_CONCURRENCY: int(1, 256).default(4),
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
@@ -52,6 +53,12 @@ export const ENV_SCHEMA = z.strictObject({
   DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.2),
 
   EVIDENCE_DIR: z.string().min(1).optional(),
+  EVIDENCE_SIGNING_KEY_PATH: z.string().min(1).optional(),
+  EVIDENCE_SIGNING_KEY: z.string().min(40).optional(),
+  EVIDENCE_SIGNING_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/)
+    .optional(),
   /** `role:token` pairs, comma-separated; bearer tokens for API clients until user accounts land. */
   API_TOKENS: z
     .string()
@@ -62,6 +69,14 @@ export const ENV_SCHEMA = z.strictObject({
       },
     )
     .optional(),
+
+  AUTH_SESSION_IDLE_MINUTES: int(1, 24 * 60).default(30),
+  AUTH_SESSION_MAX_HOURS: int(1, 7 * 24).default(12),
+  AUTH_LOCKOUT_THRESHOLD: int(1, 100).default(5),
+  AUTH_LOCKOUT_MINUTES: int(1, 24 * 60).default(15),
+  AUTH_COOKIE_SECURE: z.enum(['auto', 'always']).default('auto'),
+  REVIEW_LEASE_MINUTES: int(1, 8 * 60).default(10),
+  REVIEW_SECOND_REVIEW_CONFIDENCE: num(0, 1).default(0.9),
 
   SIM_CAMERAS: int(0, 1000).default(4),
   SIM_RTSP_PORT: int(1, 65535).default(8554),
@@ -87,6 +102,8 @@ const PLAIN_KEYS = new Set(Object.keys(ENV_SCHEMA.shape));
 /** A variable with one of these prefixes that the schema does not know is a typo, not someone else's. */
 const OWNED_PREFIXES = [
   'API_',
+  'AUTH_',
+  'REVIEW_',
   'INGEST_',
   'DETECTOR_',
   'EVIDENCE_',
@@ -185,6 +202,8 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   INGEST_CAMERAS: 'comma-separated camera codes this ingest process may serve (default: all enabled)',
   INGEST_CAPACITY: 'cameras one ingest process runs at most',
   INGEST_LEASE_MS: "camera lease length: a dead worker's cameras move to others within about this long",
+  INGEST_DECODE:
+    'which frames ffmpeg decodes: all (every frame), keyframes (-skip_frame nokey: much cheaper; the analysed fps becomes min(INGEST_FPS, keyframe rate), so 1 with a 1 s keyframe interval) or reduced (every frame, one thread, no deblocking: cheaper, slightly softer frames)',
   WORKER_CONCURRENCY: 'jobs one worker process handles at once',
   WORKER_LOCK_MS: 'job lock: a job whose worker died is retried after about this long',
   DETECTOR_MODEL: 'model name under models/',
@@ -194,7 +213,19 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   DETECTOR_SCORE_THRESHOLD:
     'lowest detection score reported (tracking uses weak detections to keep ids; each scene sets its own threshold for starting a track)',
   EVIDENCE_DIR: 'content-addressed evidence store (default DATA_DIR/evidence)',
+  EVIDENCE_SIGNING_KEY_PATH: 'Ed25519 private key (PKCS#8 PEM file) that signs evidence manifests',
+  EVIDENCE_SIGNING_KEY: 'the same key in base64, instead of a file (secret)',
+  EVIDENCE_SIGNING_KEY_ID: 'key id written beside each signature (default: derived from the public key)',
   API_TOKENS: 'bearer tokens for API clients as role:token pairs, comma-separated (secret)',
+  AUTH_SESSION_IDLE_MINUTES: 'a staff session unused this long ends',
+  AUTH_SESSION_MAX_HOURS: 'a staff session ends this long after login, used or not',
+  AUTH_LOCKOUT_THRESHOLD: 'consecutive failed logins that lock an account',
+  AUTH_LOCKOUT_MINUTES: 'how long such a lock lasts (an admin can lift it sooner)',
+  AUTH_COOKIE_SECURE:
+    'auto: the session cookie is Secure when the request came over https (directly or via a loopback proxy); always: Secure regardless (TLS ends at a proxy elsewhere)',
+  REVIEW_LEASE_MINUTES: 'how long a claim holds a review case before another reviewer may take it',
+  REVIEW_SECOND_REVIEW_CONFIDENCE:
+    'plate reads below this confidence need a supervisor second review when approved (corrected plates always do)',
   SIM_CAMERAS: 'simulated cameras the demo serves over RTSP',
   SIM_RTSP_PORT: 'port of the simulated cameras RTSP server',
   SIM_CLIP: 'H.264 clip the simulated cameras loop (default: generated)',
