@@ -1,6 +1,8 @@
 /**
- * `npm run evidence:verify -- <manifest-path-or-sha256> [--evidence-dir DIR] [--public-key PEM] [--json]`
+ * `npm run evidence:verify -- <violation-id | manifest-path | manifest-sha256> [--evidence-dir DIR] [--public-key PEM] [--json]`
  *
+ * With a violation id the manifest is found through the database (DATABASE_URL, or the embedded one), and
+ * the evidence rows recorded for the violation must be exactly the files the manifest lists.
  * Re-checks a violation's evidence: every file the manifest lists (present, sha256, size), the
  * manifest's own hash when it is addressed by one, and its Ed25519 signature, against the public key
  * given (PEM file) or else only against the key embedded in the manifest. Prints each check and names
@@ -9,12 +11,32 @@
  */
 import fs from 'node:fs/promises';
 import { loadConfig } from '../core/config.js';
-import { errorMessage, isAppError } from '../core/errors.js';
+import { AppError, errorMessage, isAppError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { openDatabase } from '../db/database.js';
+import { getViolationById } from '../db/repositories/violation.repository.js';
 import { publicKeyFromPem } from '../violations/evidence-signature.js';
 import { verifyEvidence } from '../violations/evidence-verify.js';
 
 const USAGE =
-  'usage: npm run evidence:verify -- <manifest-path-or-sha256> [--evidence-dir DIR] [--public-key PEM] [--json]';
+  'usage: npm run evidence:verify -- <violation-id | manifest-path | manifest-sha256> [--evidence-dir DIR] [--public-key PEM] [--json]';
+
+/** The manifest of a violation from the database, and the problems between its rows and the manifest. */
+async function fromDatabase(
+  violationId: number,
+): Promise<{ sha256: string; rows: { kind: string; sha256: string }[] }> {
+  const config = loadConfig(process.env);
+  const database = await openDatabase(config, createLogger({ level: 'warn', name: 'evidence:verify' }));
+  try {
+    const v = await getViolationById(database.db, violationId);
+    if (!v) throw new AppError('not_found', `violation ${violationId} does not exist`);
+    const manifest = v.evidence.find((e) => e.kind === 'manifest');
+    if (!manifest) throw new AppError('evidence_invalid', `violation ${violationId} has no manifest`);
+    return { sha256: manifest.sha256, rows: v.evidence.filter((e) => e.kind !== 'manifest') };
+  } finally {
+    await database.close();
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   let manifest: string | undefined;
@@ -43,10 +65,32 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  let rows: { kind: string; sha256: string }[] | undefined;
+  if (/^\d{1,15}$/.test(manifest)) {
+    const found = await fromDatabase(Number(manifest));
+    manifest = found.sha256;
+    rows = found.rows;
+  }
   if (!evidenceDir && /^[0-9a-f]{64}$/.test(manifest)) evidenceDir = loadConfig(process.env).evidenceDir;
   const publicKey = publicKeyPath ? publicKeyFromPem(await fs.readFile(publicKeyPath)) : undefined;
 
   const result = await verifyEvidence({ manifest, evidenceDir, publicKey });
+  if (rows) {
+    // The database's evidence rows and the signed manifest must name the same files.
+    const listed = new Map(result.files.map((f) => [f.kind, f.sha256]));
+    for (const row of rows) {
+      if (listed.get(row.kind) !== row.sha256) {
+        result.problems.push(`database row ${row.kind} ${row.sha256} is not in the manifest`);
+        result.ok = false;
+      }
+    }
+    for (const [kind] of listed) {
+      if (!rows.some((r) => r.kind === kind)) {
+        result.problems.push(`manifest file ${kind} has no database row`);
+        result.ok = false;
+      }
+    }
+  }
   if (json) {
     console.log(JSON.stringify(result, null, 2));
     return result.ok ? 0 : 1;
