@@ -52,6 +52,7 @@ type Id = GeneratedAlways<number>;
 export const VIOLATION_STATUSES = [
   'flagged', // created by the pipeline, waiting for review
   'in_review', // a reviewer has it open
+  'second_review', // a reviewer approved it; a supervisor must confirm (corrected plate, low-confidence read)
   'approved', // a reviewer confirmed it; a notice may be issued
   'rejected', // a reviewer dismissed it (reason on the review row)
   'notified', // a notice was issued to the registered owner
@@ -78,6 +79,9 @@ export type PlateColor = (typeof PLATE_COLORS)[number];
 export const REVIEW_DECISIONS = ['approve', 'reject', 'escalate'] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 
+export const REVIEW_STAGES = ['first', 'second'] as const;
+export type ReviewStage = (typeof REVIEW_STAGES)[number];
+
 export const NOTICE_STATES = ['draft', 'issued', 'delivered', 'paid', 'overdue', 'cancelled'] as const;
 export type NoticeState = (typeof NOTICE_STATES)[number];
 
@@ -101,6 +105,8 @@ export interface CameraTable {
   rtsp_url: string | null;
   enabled: Generated<boolean>;
   timezone: Generated<string>;
+  /** The police unit responsible for the camera (user_role.scope 'unit:<unit>'). */
+  unit: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -188,7 +194,46 @@ export interface ReviewTable {
   plate_before: string | null;
   plate_after: string | null;
   note: string | null;
+  stage: Generated<ReviewStage>;
   created_at: CreatedAt;
+}
+
+/** A browser session; the cookie holds the secret, this table only its sha256. */
+export interface UserSessionTable {
+  id: Id;
+  user_id: number;
+  token_hash: string;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoke_reason: string | null;
+  client_ip: string | null;
+}
+
+/** A personal access token of an API client; only the sha256 of the secret is stored. */
+export interface ApiTokenTable {
+  id: Id;
+  user_id: number;
+  name: string;
+  token_hash: string;
+  token_prefix: string;
+  /** Actor that created it: 'user:1', 'system:cli'. */
+  created_by: string;
+  created_at: CreatedAt;
+  expires_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+/** The lease a reviewer holds on a case (one per violation). */
+export interface ReviewClaimTable {
+  violation_id: number;
+  user_id: number;
+  stage: ReviewStage;
+  /** Renewed when the lease is taken over or renewed. */
+  claimed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: Timestamp;
 }
 
 export interface SanctionRuleTable {
@@ -271,6 +316,9 @@ export interface DB {
   notice: NoticeTable;
   audit_log: AuditLogTable;
   audit_log_head: AuditLogHeadTable;
+  user_session: UserSessionTable;
+  api_token: ApiTokenTable;
+  review_claim: ReviewClaimTable;
 }
 
 export type CameraRow = Selectable<CameraTable>;
@@ -284,4 +332,7 @@ export type ReviewRow = Selectable<ReviewTable>;
 export type SanctionRuleRow = Selectable<SanctionRuleTable>;
 export type NoticeRow = Selectable<NoticeTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
+export type UserSessionRow = Selectable<UserSessionTable>;
+export type ApiTokenRow = Selectable<ApiTokenTable>;
+export type ReviewClaimRow = Selectable<ReviewClaimTable>;
 export type NewViolationRow = Insertable<ViolationTable>;

@@ -2,29 +2,53 @@ import type { Redis } from 'ioredis';
 import { errorMessage } from '../../core/errors.js';
 import type { Database } from '../../db/database.js';
 import { pingDatabase } from '../../db/health.js';
+import { appendAudit } from '../../db/repositories/audit.repository.js';
 import { listCameras } from '../../db/repositories/camera.repository.js';
+import { getReviewClaim, listReviews } from '../../db/repositories/review.repository.js';
 import {
   countViolations,
   getViolationById,
   listViolations,
+  type ViolationWithEvidence,
 } from '../../db/repositories/violation.repository.js';
-import type { ViolationListItem } from '../../db/repositories/violation.repository.js';
-import type { EvidenceAsset } from '../../db/repositories/evidence.repository.js';
 import { readCameraStatuses, type CameraStatus } from '../../pipeline/camera-status.js';
 import type { EvidenceStore } from '../../violations/evidence-store.js';
+import { inScope, type Viewer } from '../principal.js';
+import { createAuthService, DEFAULT_AUTH_POLICY } from './auth.service.js';
 import { createFleetMetrics } from './metrics.service.js';
-import type { ApiServices, CameraView, DependencyHealth, ViolationView } from './types.js';
+import {
+  createReviewService,
+  DEFAULT_REVIEW_POLICY,
+  toClaimView,
+  toRepositoryScope,
+  toReviewView,
+  type ReviewPolicy,
+} from './review.service.js';
+import type { ApiServices, AuthPolicy, CameraView, DependencyHealth } from './types.js';
+import { toViolationView } from './views.js';
 
 export interface ApiServiceDeps {
   db: Database['db'];
   redis: Redis;
   queuePrefix: string;
   store: EvidenceStore;
+  /** Sessions, lockout and password hashing (defaults: DEFAULT_AUTH_POLICY). */
+  auth?: Partial<AuthPolicy>;
+  /** Review leases and the second-review threshold (defaults: DEFAULT_REVIEW_POLICY). */
+  review?: Partial<ReviewPolicy>;
 }
 
 /** The API's services over PostgreSQL (through db/ repositories), Redis (camera state) and the evidence store. */
 export function createApiServices(deps: ApiServiceDeps): ApiServices {
   const { db, redis, queuePrefix, store } = deps;
+  const auth = createAuthService(db, { ...DEFAULT_AUTH_POLICY, ...deps.auth });
+  const review = createReviewService(db, { ...DEFAULT_REVIEW_POLICY, ...deps.review });
+
+  /** The violation if it exists and lies in the viewer's scope (out of scope reads as missing). */
+  const violationFor = async (id: number, viewer: Viewer): Promise<ViolationWithEvidence | undefined> => {
+    const v = await getViolationById(db, id);
+    return v && inScope(viewer.scope, { code: v.cameraCode, unit: v.cameraUnit }) ? v : undefined;
+  };
 
   const camerasWithState = async (): Promise<CameraView[]> => {
     const cameras = await listCameras(db);
@@ -114,8 +138,10 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
 
     listCameras: camerasWithState,
 
-    async listViolations(q) {
+    async listViolations(q, viewer) {
+      const scope = toRepositoryScope(viewer.scope);
       const filter = {
+        ...(scope !== undefined ? { scope } : {}),
         ...(q.cameraId !== undefined ? { cameraId: q.cameraId } : {}),
         ...(q.ruleCode !== undefined ? { ruleCode: q.ruleCode } : {}),
         ...(q.status !== undefined ? { status: q.status as never } : {}),
@@ -126,47 +152,54 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
         listViolations(db, { ...filter, limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) }),
         countViolations(db, filter),
       ]);
-      return { items: page.items.map((v) => toView(v, [])), total, nextCursor: page.nextCursor };
+      // Plates are personal data: every read of them is recorded, with the ids shown.
+      await appendAudit(db, {
+        actor: viewer.actor,
+        action: 'violation.list',
+        entityType: 'violation',
+        details: { ids: page.items.map((v) => v.id) },
+      });
+      return { items: page.items.map((v) => toViolationView(v, [])), total, nextCursor: page.nextCursor };
     },
 
-    async getViolation(id) {
-      const v = await getViolationById(db, id);
-      return v ? toView(v, v.evidence) : undefined;
+    async getViolation(id, viewer) {
+      const v = await violationFor(id, viewer);
+      if (!v) return undefined;
+      const [reviews, claim] = await Promise.all([listReviews(db, id), getReviewClaim(db, id)]);
+      await appendAudit(db, {
+        actor: viewer.actor,
+        action: 'violation.view',
+        entityType: 'violation',
+        entityId: id,
+      });
+      return {
+        ...toViolationView(v, v.evidence),
+        reviews: reviews.map(toReviewView),
+        claim: claim ? toClaimView(claim, viewer.userId) : null,
+      };
     },
 
-    async readEvidence(violationId, sha256) {
-      const v = await getViolationById(db, violationId);
+    async readEvidence(violationId, sha256, viewer) {
+      const v = await violationFor(violationId, viewer);
       const asset = v?.evidence.find((e) => e.sha256 === sha256);
       if (!asset) return undefined;
-      return { mediaType: asset.mediaType, bytes: await store.read(asset.storageUri) };
+      const bytes = await store.read(asset.storageUri);
+      await appendAudit(db, {
+        actor: viewer.actor,
+        action: 'evidence.view',
+        entityType: 'violation',
+        entityId: violationId,
+        details: { kind: asset.kind, sha256 },
+      });
+      return { mediaType: asset.mediaType, bytes };
     },
 
     async metrics() {
       await fleetMetrics.refresh();
       return { contentType: fleetMetrics.registry.contentType, body: await fleetMetrics.registry.metrics() };
     },
-  };
-}
 
-function toView(v: ViolationListItem, evidence: EvidenceAsset[]): ViolationView {
-  return {
-    id: v.id,
-    cameraId: v.cameraId,
-    cameraCode: v.cameraCode,
-    ruleCode: v.ruleCode,
-    status: v.status,
-    observedAt: v.observedAt.toISOString(),
-    vehicleClass: v.vehicleClass,
-    plate: v.plate,
-    sceneConfigVersion: v.sceneConfigVersion,
-    details: v.details,
-    evidence: evidence.map((e) => ({
-      kind: e.kind,
-      mediaType: e.mediaType,
-      sha256: e.sha256,
-      sizeBytes: e.sizeBytes,
-      url: `/api/violations/${v.id}/evidence/${e.sha256}`,
-    })),
-    createdAt: v.createdAt.toISOString(),
+    auth,
+    review,
   };
 }

@@ -1,4 +1,6 @@
 /** What the HTTP layer needs from the rest of the system; implemented in services over db/ and Redis. */
+import type { Principal, Viewer } from '../principal.js';
+import type { Decision, SecondReviewReason } from './review-policy.js';
 
 export interface DependencyHealth {
   ok: boolean;
@@ -56,6 +58,7 @@ export interface ViolationView {
   observedAt: string;
   vehicleClass: string;
   plate: string | null;
+  plateConfidence: number | null;
   sceneConfigVersion: number;
   details: Record<string, unknown>;
   evidence: EvidenceView[];
@@ -70,15 +73,163 @@ export interface ViolationPage {
   nextCursor: string | null;
 }
 
+export interface ReviewView {
+  id: number;
+  stage: 'first' | 'second';
+  decision: 'approve' | 'reject' | 'escalate';
+  reasonCode: string | null;
+  plateBefore: string | null;
+  plateAfter: string | null;
+  note: string | null;
+  reviewerId: number;
+  createdAt: string;
+}
+
+export interface ClaimView {
+  stage: 'first' | 'second';
+  claimedAt: string;
+  expiresAt: string;
+  /** Held by the caller. */
+  mine: boolean;
+  /** False once the lease has expired (anyone may take the case). */
+  live: boolean;
+}
+
+export interface ViolationDetailView extends ViolationView {
+  /** Every review, oldest first: the original plate and each correction are on them. */
+  reviews: ReviewView[];
+  claim: ClaimView | null;
+}
+
+export interface ReviewQueueQuery {
+  stage: 'first' | 'second';
+  cameraId?: number | undefined;
+  ruleCode?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  minConfidence?: number | undefined;
+  maxConfidence?: number | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface ReviewQueueItemView extends ViolationView {
+  claim: ClaimView | null;
+}
+
+export interface ReviewQueuePage {
+  stage: 'first' | 'second';
+  items: ReviewQueueItemView[];
+  total: number;
+  nextCursor: string | null;
+}
+
+export interface ClaimResult {
+  violationId: number;
+  stage: 'first' | 'second';
+  status: string;
+  claim: ClaimView;
+}
+
+export interface DecisionResult {
+  violationId: number;
+  status: string;
+  review: ReviewView;
+  secondReview: { required: boolean; reasons: SecondReviewReason[] };
+}
+
+export interface ReviewService {
+  queue(principal: Principal, q: ReviewQueueQuery): Promise<ReviewQueuePage>;
+  claim(principal: Principal, violationId: number): Promise<ClaimResult>;
+  release(principal: Principal, violationId: number): Promise<void>;
+  decide(principal: Principal, violationId: number, decision: Decision): Promise<DecisionResult>;
+}
+
+export interface UserView {
+  id: number;
+  username: string;
+  displayName: string;
+  unit: string | null;
+  roles: { role: string; scope: string }[];
+  disabled: boolean;
+  /** Set while the account is locked after failed logins. */
+  lockedUntil: string | null;
+  lastLoginAt: string | null;
+}
+
+export interface ApiTokenView {
+  id: number;
+  userId: number;
+  name: string;
+  /** The token's first characters, to recognise it. */
+  prefix: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface AuthPolicy {
+  /** A session unused this long ends. */
+  sessionIdleMs: number;
+  /** A session ends this long after login, used or not. */
+  sessionMaxAgeMs: number;
+  /** Consecutive failed logins that lock an account. */
+  lockoutThreshold: number;
+  lockoutMs: number;
+  /** Parameters new password hashes are made with (older hashes are upgraded at the next login). */
+  scrypt: { ln: number; r: number; p: number };
+}
+
+export interface LoginResult {
+  /** The cookie value. Secret. */
+  sessionSecret: string;
+  csrfToken: string;
+  expiresAt: Date;
+  user: UserView;
+}
+
+export interface IssuedApiToken {
+  token: ApiTokenView;
+  /** Shown once. */
+  secret: string;
+}
+
+export interface AuthService {
+  readonly policy: Readonly<AuthPolicy>;
+  login(input: { username: string; password: string; clientIp: string | null }): Promise<LoginResult>;
+  logout(principal: Principal): Promise<void>;
+  principalFromSession(secret: string): Promise<Principal | undefined>;
+  principalFromApiToken(secret: string): Promise<Principal | undefined>;
+  listUsers(): Promise<UserView[]>;
+  unlockUser(actor: string, userId: number): Promise<boolean>;
+  /** Disabling ends the user's sessions at once; their tokens are refused while disabled. False: no such user. */
+  setUserDisabled(actor: string, userId: number, disabled: boolean): Promise<boolean>;
+  issueApiToken(
+    actor: string,
+    userId: number,
+    input: { name: string; expiresInDays?: number | undefined },
+  ): Promise<IssuedApiToken>;
+  listApiTokens(userId: number): Promise<ApiTokenView[]>;
+  /** True when revoked (now or before); false when there is no such token. */
+  revokeApiToken(actor: string, tokenId: number): Promise<boolean>;
+}
+
 export interface ApiServices {
   health(): Promise<HealthReport>;
   listCameras(): Promise<CameraView[]>;
-  listViolations(q: ViolationQuery): Promise<ViolationPage>;
-  getViolation(id: number): Promise<ViolationView | undefined>;
-  /** Evidence bytes by sha256 for an asset that belongs to a violation. */
+  /** Violations in the viewer's scope; the read is audited (plates are personal data). */
+  listViolations(q: ViolationQuery, viewer: Viewer): Promise<ViolationPage>;
+  /** One violation in the viewer's scope with its evidence and reviews; audited. */
+  getViolation(id: number, viewer: Viewer): Promise<ViolationDetailView | undefined>;
+  /** Evidence bytes by sha256 for an asset that belongs to a violation in the viewer's scope; audited. */
   readEvidence(
     violationId: number,
     sha256: string,
+    viewer: Viewer,
   ): Promise<{ mediaType: string; bytes: Buffer } | undefined>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  auth: AuthService;
+  review: ReviewService;
 }

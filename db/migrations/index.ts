@@ -13,6 +13,7 @@ import * as m090300 from './2026_11_22_090300_users_and_review.js';
 import * as m090400 from './2026_11_22_090400_sanction_rule.js';
 import * as m090500 from './2026_11_22_090500_notice.js';
 import * as m090600 from './2026_11_22_090600_audit_log.js';
+import * as m20261123_100000 from './2026_11_23_100000_auth_sessions_tokens_review_claims.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_22_090000_base_functions': m090000,
@@ -22,4 +23,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '2026_11_22_090400_sanction_rule': m090400,
   '2026_11_22_090500_notice': m090500,
   '2026_11_22_090600_audit_log': m090600,
+  '2026_11_23_100000_auth_sessions_tokens_review_claims': m20261123_100000,
 });

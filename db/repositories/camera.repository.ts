@@ -17,6 +17,8 @@ export interface Camera {
   lon: number | null;
   enabled: boolean;
   timezone: string;
+  /** The police unit responsible for the camera; user_role.scope 'unit:<unit>' refers to it. */
+  unit: string | null;
   /** Whether a stream URL is configured (the URL itself is not included). */
   hasStreamUrl: boolean;
   createdAt: Date;
@@ -39,6 +41,8 @@ export interface CameraInput {
   enabled?: boolean;
   /** IANA zone, default Asia/Ho_Chi_Minh. */
   timezone?: string;
+  /** undefined keeps the stored unit on update; null clears it. */
+  unit?: string | null;
 }
 
 export interface CameraListFilter {
@@ -55,6 +59,7 @@ const PUBLIC_COLUMNS = [
   'lon',
   'enabled',
   'timezone',
+  'unit',
   'created_at',
   'updated_at',
 ] as const;
@@ -73,6 +78,7 @@ function toCamera(row: PublicRow): Camera {
     lon: row.lon,
     enabled: row.enabled,
     timezone: row.timezone,
+    unit: row.unit,
     hasStreamUrl: row.has_stream_url,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -107,6 +113,7 @@ export async function upsertCameraByCode(db: DbExecutor, input: CameraInput): Pr
     rtsp_url: input.rtspUrl,
     enabled: input.enabled,
     timezone: input.timezone,
+    unit: input.unit,
   };
   const row = await mapDbErrors(`camera ${input.code} upsert`, () =>
     db
@@ -121,6 +128,7 @@ export async function upsertCameraByCode(db: DbExecutor, input: CameraInput): Pr
           ...(input.rtspUrl !== undefined && { rtsp_url: eb.ref('excluded.rtsp_url') }),
           ...(input.enabled !== undefined && { enabled: eb.ref('excluded.enabled') }),
           ...(input.timezone !== undefined && { timezone: eb.ref('excluded.timezone') }),
+          ...(input.unit !== undefined && { unit: eb.ref('excluded.unit') }),
         })),
       )
       .returning([...PUBLIC_COLUMNS, hasStreamUrl])

@@ -217,3 +217,37 @@ export async function revokeRole(db: DbExecutor, userId: number, grant: RoleGran
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+/** Every user with their roles, ordered by username (no password hashes). */
+export async function listUsers(db: DbExecutor): Promise<User[]> {
+  const rows = await db.selectFrom('app_user').select(PUBLIC_COLUMNS).orderBy('username').execute();
+  if (rows.length === 0) return [];
+  const grants = await db
+    .selectFrom('user_role')
+    .select(['user_id', 'role', 'scope'])
+    .where(
+      'user_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .orderBy('role')
+    .orderBy('scope')
+    .execute();
+  const byUser = new Map<number, RoleGrant[]>();
+  for (const g of grants) {
+    const list = byUser.get(g.user_id) ?? [];
+    list.push({ role: g.role, scope: g.scope });
+    byUser.set(g.user_id, list);
+  }
+  return rows.map((row) => toUser(row, byUser.get(row.id) ?? []));
+}
+
+/** Clears a login lock and the failure count (an admin's unlock); false when there is no such user. */
+export async function unlockUser(db: DbExecutor, id: number): Promise<boolean> {
+  const result = await db
+    .updateTable('app_user')
+    .set({ failed_logins: 0, locked_until: null })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

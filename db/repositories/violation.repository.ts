@@ -30,6 +30,8 @@ export interface Violation {
 
 export interface ViolationListItem extends Violation {
   cameraCode: string;
+  /** The police unit responsible for the camera. */
+  cameraUnit: string | null;
 }
 
 export interface ViolationWithEvidence extends ViolationListItem {
@@ -49,8 +51,18 @@ export interface NewViolation {
   details?: JsonObject;
 }
 
+/**
+ * The cameras a user may see: those with one of these codes or belonging to one of these units.
+ * Absent means every camera.
+ */
+export interface ViolationScope {
+  cameraCodes: readonly string[];
+  units: readonly string[];
+}
+
 export interface ViolationFilter {
   cameraId?: number;
+  scope?: ViolationScope;
   ruleCode?: string;
   status?: ViolationStatus | readonly ViolationStatus[];
   plate?: string;
@@ -92,8 +104,11 @@ function toViolation(row: ViolationRow): Violation {
   };
 }
 
-function toListItem(row: ViolationRow & { camera_code: string }): ViolationListItem {
-  return { ...toViolation(row), cameraCode: row.camera_code };
+/** Maps a violation row joined with its camera's code and unit (as camera_code, camera_unit). */
+export function toViolationListItem(
+  row: ViolationRow & { camera_code: string; camera_unit: string | null },
+): ViolationListItem {
+  return { ...toViolation(row), cameraCode: row.camera_code, cameraUnit: row.camera_unit };
 }
 
 /**
@@ -151,8 +166,20 @@ export async function recordViolation(
 
 type ViolationQuery = SelectQueryBuilder<DB, 'violation' | 'camera', object>;
 
+/** The scope condition on a query joined with camera (false when the scope names nothing). */
+export function scopeCondition(eb: ExpressionBuilder<DB, 'camera'>, scope: ViolationScope) {
+  const terms = [];
+  if (scope.cameraCodes.length > 0) terms.push(eb('camera.code', 'in', [...scope.cameraCodes]));
+  if (scope.units.length > 0) terms.push(eb('camera.unit', 'in', [...scope.units]));
+  return terms.length === 0 ? eb.val(false) : eb.or(terms);
+}
+
 function applyFilter(query: ViolationQuery, filter: ViolationFilter): ViolationQuery {
   let q = query;
+  if (filter.scope !== undefined) {
+    const scope = filter.scope;
+    q = q.where((eb) => scopeCondition(eb, scope));
+  }
   if (filter.cameraId !== undefined) q = q.where('violation.camera_id', '=', filter.cameraId);
   if (filter.ruleCode !== undefined) q = q.where('violation.rule_code', '=', filter.ruleCode);
   if (filter.status !== undefined) {
@@ -188,12 +215,12 @@ export async function listViolations(
   }
   const rows = await query
     .selectAll('violation')
-    .select('camera.code as camera_code')
+    .select(['camera.code as camera_code', 'camera.unit as camera_unit'])
     .orderBy('violation.observed_at', 'desc')
     .orderBy('violation.id', 'desc')
     .limit(limit + 1)
     .execute();
-  const items = rows.slice(0, limit).map(toListItem);
+  const items = rows.slice(0, limit).map(toViolationListItem);
   const last = items.at(-1);
   return {
     items,
@@ -215,7 +242,7 @@ export async function getViolationById(
 ): Promise<ViolationWithEvidence | undefined> {
   const row = await baseQuery(db)
     .selectAll('violation')
-    .select('camera.code as camera_code')
+    .select(['camera.code as camera_code', 'camera.unit as camera_unit'])
     .where('violation.id', '=', id)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -225,7 +252,7 @@ export async function getViolationById(
     .where('violation_id', '=', id)
     .orderBy('kind')
     .execute();
-  return { ...toListItem(row), evidence: assets.map(toEvidenceAsset) };
+  return { ...toViolationListItem(row), evidence: assets.map(toEvidenceAsset) };
 }
 
 /**

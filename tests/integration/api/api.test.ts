@@ -14,6 +14,7 @@ import { addSceneConfigVersion } from '../../../db/repositories/scene-config.rep
 import { publishCameraStatuses } from '../../../pipeline/camera-status.js';
 import { EvidenceStore } from '../../../violations/evidence-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { FAST_SCRYPT, makeUser, samplePath } from './helpers.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const TOKENS = {
@@ -93,7 +94,13 @@ beforeAll(async () => {
     });
   }
 
-  const services = createApiServices({ db: tdb.db, redis, queuePrefix: prefix, store });
+  const services = createApiServices({
+    db: tdb.db,
+    redis,
+    queuePrefix: prefix,
+    store,
+    auth: { scrypt: FAST_SCRYPT },
+  });
   app = createApp({ services, log: createLogger({ level: 'silent' }), apiTokens: API_TOKENS });
 });
 
@@ -235,25 +242,74 @@ describe('GET /api/violations/:id', () => {
 });
 
 describe('route roles', () => {
-  it('every route refuses every role it does not allow', async () => {
+  it('every route refuses every role it does not allow, and admits the ones it does', async () => {
+    // Accounts with personal access tokens, one per role (scope '*'), and one with no role at all.
+    const users = {
+      reviewer: await makeUser(tdb.db, ['reviewer']),
+      supervisor: await makeUser(tdb.db, ['supervisor']),
+      operator: await makeUser(tdb.db, ['operator']),
+      admin: await makeUser(tdb.db, ['admin']),
+      none: await makeUser(tdb.db, []),
+    };
     const routes = app.routes.routes;
-    expect(routes.length).toBeGreaterThanOrEqual(6);
+    expect(routes.length).toBeGreaterThanOrEqual(18);
+    const refused = (status: number) => status === 401 || status === 403;
     for (const route of routes) {
-      const url = route.path.replace(':id', String(violationId)).replace(':sha256', stillSha);
+      // Ids that name nothing: an admitted caller gets past authorisation to a 400/404/409, never a change.
+      const url = samplePath(route.path);
       const call = () => request(app.app)[route.method](url);
-      if ((route.roles as readonly string[]).includes('public')) {
-        expect((await call()).status, `${route.method} ${route.path}`).toBeLessThan(400);
+      const what = `${route.method} ${route.path}`;
+      const roles = route.roles as readonly string[];
+      if (roles.includes('public')) {
+        expect(refused((await call()).status), `${what} anonymous`).toBe(false);
         continue;
       }
-      expect((await call()).status, `${route.method} ${route.path} anonymous`).toBe(401);
-      for (const role of ['reviewer', 'supervisor', 'operator'] as const) {
-        const res = await call().set(auth(role));
-        if ((route.roles as readonly string[]).includes(role))
-          expect(res.status, `${route.path} as ${role}`).toBeLessThan(400);
-        else expect(res.status, `${route.path} as ${role}`).toBe(403);
+      expect((await call()).status, `${what} anonymous`).toBe(401);
+      for (const [name, u] of Object.entries(users)) {
+        const res = await call().set(u.bearer);
+        const admitted = roles.includes('authenticated') || name === 'admin' || roles.includes(name);
+        if (admitted) expect(refused(res.status), `${what} as ${name}: ${res.text}`).toBe(false);
+        else expect(res.status, `${what} as ${name}`).toBe(403);
       }
-      expect((await call().set(auth('admin'))).status, `${route.path} as admin`).toBeLessThan(400);
     }
+  });
+
+  it('lists every route in the OpenAPI document with the roles it admits', async () => {
+    const res = await request(app.app).get('/api/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    for (const route of app.routes.routes) {
+      const op = res.body.paths[route.path.replace(/:([a-z0-9_]+)/gi, '{$1}')]?.[route.method];
+      expect(op, `${route.method} ${route.path}`).toBeDefined();
+      const roles = route.roles as readonly string[];
+      const expected =
+        roles.includes('public') || roles.includes('authenticated')
+          ? roles
+          : [...new Set([...roles, 'admin'])];
+      expect(op['x-roles']).toEqual(expected);
+      expect(op.security).toEqual(
+        roles.includes('public') ? [] : [{ sessionCookie: [] }, { bearerToken: [] }],
+      );
+    }
+    const decision = res.body.paths['/api/review/{id}/decision'].post;
+    expect(decision.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
+    expect(JSON.stringify(decision.requestBody)).toContain('plate_unreadable');
+    const queue = res.body.paths['/api/review/queue'].get;
+    expect(queue.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['stage', 'camera', 'rule', 'from', 'to', 'minConfidence', 'maxConfidence']),
+    );
+  });
+
+  it('keeps machine tokens from API_TOKENS working, with their role', async () => {
+    expect((await request(app.app).get('/api/auth/me').set(auth('operator'))).body).toMatchObject({
+      kind: 'static_token',
+      user: null,
+      grants: [{ role: 'operator', scope: '*' }],
+    });
+    // Review needs a person: a machine token is refused even with the reviewer role.
+    const claim = await request(app.app).post(`/api/review/${violationId}/claim`).set(auth('reviewer'));
+    expect(claim.status).toBe(403);
+    expect(claim.body.error.message).toMatch(/personal account/);
   });
 
   it('answers unknown routes with a JSON 404', async () => {

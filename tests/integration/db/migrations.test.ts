@@ -31,6 +31,9 @@ const TABLES: (keyof DB)[] = [
   'notice',
   'audit_log',
   'audit_log_head',
+  'user_session',
+  'api_token',
+  'review_claim',
 ];
 
 async function userTables(db: DbExecutor): Promise<string[]> {
