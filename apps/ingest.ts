@@ -187,6 +187,7 @@ run('ingest', async () => {
           cameraId: String(camera.id),
           code: camera.code,
           state: s.state === 'up' ? 'up' : s.state === 'starting' || s.state === 'idle' ? 'starting' : 'down',
+          stateSince: s.since,
           reason: s.downReason ?? undefined,
           lastFrameAt: s.lastFrameAt,
           framesReceived: s.framesReceived,
@@ -194,6 +195,8 @@ run('ingest', async () => {
           framesDropped: s.framesDropped,
           restarts: s.restarts,
           fpsReceived: s.fps,
+          inferenceMs: pipeline.inferenceMs === null ? null : Math.round(pipeline.inferenceMs * 10) / 10,
+          violationsFlagged: pipeline.flagged,
           workerId,
           updatedAt: now,
         };

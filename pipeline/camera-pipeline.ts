@@ -28,6 +28,8 @@ export class CameraPipeline {
   readonly engine: ViolationEngine;
   processed = 0;
   flagged = 0;
+  /** Mean detector time per frame, ms, weighted towards the last minute or so. */
+  inferenceMs: number | null = null;
 
   constructor(
     private readonly opts: {
@@ -52,8 +54,10 @@ export class CameraPipeline {
     const { camera, detector, log } = this.opts;
     const stopTimer = inferenceSeconds.startTimer({ camera: camera.code, model: detector.modelName });
     const detections = await detector.detect(frame);
-    stopTimer();
+    const seconds = stopTimer();
     this.processed += 1;
+    this.inferenceMs =
+      this.inferenceMs === null ? seconds * 1000 : this.inferenceMs * 0.95 + seconds * 1000 * 0.05;
     framesProcessed.inc({ camera: camera.code });
     const flags = this.engine.update(frame, detections);
     for (const flag of flags) {

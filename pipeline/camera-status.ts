@@ -8,6 +8,8 @@ export interface CameraStatus {
   cameraId: string;
   code: string;
   state: 'starting' | 'up' | 'down';
+  /** When the camera entered its current state (epoch ms). */
+  stateSince: number;
   reason?: string | undefined;
   lastFrameAt: number | null;
   framesReceived: number;
@@ -15,11 +17,16 @@ export interface CameraStatus {
   framesDropped: number;
   restarts: number;
   fpsReceived: number;
+  /** Mean detector time per frame over the last minute, ms (pre-processing, inference, post-processing). */
+  inferenceMs: number | null;
+  violationsFlagged: number;
   workerId: string;
   updatedAt: number;
 }
 
 const key = (prefix: string, cameraId: string) => `${prefix}:camera-status:${cameraId}`;
+/** Kept without expiry: when a worker dies, how long its cameras have been silent. */
+const lastSeenKey = (prefix: string, cameraId: string) => `${prefix}:camera-last-seen:${cameraId}`;
 
 export async function publishCameraStatuses(
   redis: Redis,
@@ -29,7 +36,10 @@ export async function publishCameraStatuses(
 ): Promise<void> {
   if (statuses.length === 0) return;
   const multi = redis.multi();
-  for (const s of statuses) multi.set(key(prefix, s.cameraId), JSON.stringify(s), 'EX', ttlSeconds);
+  for (const s of statuses) {
+    multi.set(key(prefix, s.cameraId), JSON.stringify(s), 'EX', ttlSeconds);
+    if (s.state === 'up') multi.set(lastSeenKey(prefix, s.cameraId), String(s.updatedAt));
+  }
   await multi.exec();
 }
 
@@ -49,6 +59,21 @@ export async function readCameraStatuses(
       // A corrupt record reads as no record: the camera is then reported down, which is the safe side.
       out.delete(cameraIds[i]!);
     }
+  });
+  return out;
+}
+
+/** When each camera was last reported up by any worker (epoch ms), for cameras no worker reports now. */
+export async function readLastSeen(
+  redis: Redis,
+  prefix: string,
+  cameraIds: readonly string[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (cameraIds.length === 0) return out;
+  const values = await redis.mget(...cameraIds.map((id) => lastSeenKey(prefix, id)));
+  values.forEach((v, i) => {
+    if (v && Number.isFinite(Number(v))) out.set(cameraIds[i]!, Number(v));
   });
   return out;
 }

@@ -1,49 +1,26 @@
 const STRINGS = {
   vi: {
-    title: 'Hệ thống phạt nguội — Giám sát camera',
-    fleet: 'Toàn bộ camera',
-    cameras: 'Camera',
-    code: 'Mã',
-    name: 'Tên',
-    state: 'Trạng thái',
-    fps: 'Khung/giây',
-    received: 'Đã nhận',
-    processed: 'Đã xử lý',
-    dropped: 'Bỏ qua',
-    restarts: 'Khởi động lại',
-    last: 'Khung cuối',
-    loading: 'Đang tải…',
-    up: 'Hoạt động',
-    down: 'Mất tín hiệu',
-    starting: 'Đang kết nối',
+    title: 'Hệ thống phạt nguội — Giám sát camera', fleet: 'Toàn bộ camera', cameras: 'Camera', code: 'Mã', name: 'Tên',
+    state: 'Trạng thái', fps: 'Khung/giây', received: 'Đã nhận', processed: 'Đã xử lý', dropped: 'Bỏ qua',
+    restarts: 'Khởi động lại', last: 'Khung cuối', loading: 'Đang tải…', up: 'Hoạt động', down: 'Mất tín hiệu',
+    starting: 'Đang kết nối', inference: 'Suy luận (ms)', violations: 'Vi phạm',
     totals: (u, n, f) => `${u}/${n} camera hoạt động · ${f} khung/giây`,
-    switchTo: 'English',
-    error: 'Không tải được dữ liệu',
+    alert: (codes) => `Cảnh báo: mất tín hiệu hơn 30 giây — ${codes}`,
+    switchTo: 'English', error: 'Không tải được dữ liệu',
   },
   en: {
-    title: 'Camera fines — camera monitoring',
-    fleet: 'Fleet',
-    cameras: 'Cameras',
-    code: 'Code',
-    name: 'Name',
-    state: 'State',
-    fps: 'Frames/s',
-    received: 'Received',
-    processed: 'Processed',
-    dropped: 'Dropped',
-    restarts: 'Restarts',
-    last: 'Last frame',
-    loading: 'Loading…',
-    up: 'Up',
-    down: 'Down',
-    starting: 'Connecting',
+    title: 'Camera fines — camera monitoring', fleet: 'Fleet', cameras: 'Cameras', code: 'Code', name: 'Name',
+    state: 'State', fps: 'Frames/s', received: 'Received', processed: 'Processed', dropped: 'Dropped',
+    restarts: 'Restarts', last: 'Last frame', loading: 'Loading…', up: 'Up', down: 'Down', starting: 'Connecting',
+    inference: 'Inference (ms)', violations: 'Violations',
     totals: (u, n, f) => `${u}/${n} cameras up · ${f} frames/s`,
-    switchTo: 'Tiếng Việt',
-    error: 'Could not load data',
+    alert: (codes) => `Alert: down for more than 30 s — ${codes}`,
+    switchTo: 'Tiếng Việt', error: 'Could not load data',
   },
 };
 let lang = localStorage.getItem('lang') === 'en' ? 'en' : 'vi';
 const t = (k) => STRINGS[lang][k];
+let last = [];
 
 function applyLang() {
   document.documentElement.lang = lang;
@@ -61,42 +38,61 @@ function cell(text, cls) {
   return td;
 }
 
+function render(items) {
+  last = items;
+  const body = document.getElementById('cams');
+  body.replaceChildren(
+    ...items.map((c) => {
+      const tr = document.createElement('tr');
+      if (c.alert) tr.className = 'alert';
+      tr.append(
+        cell(c.code), cell(c.name), cell(t(c.state), c.state), cell(c.fpsReceived.toFixed(1)),
+        cell(String(c.framesReceived)), cell(String(c.framesProcessed)), cell(String(c.framesDropped)),
+        cell(String(c.restarts)), cell(c.inferenceMs === null ? '—' : c.inferenceMs.toFixed(0)),
+        cell(String(c.violationsFlagged)),
+        cell(c.lastFrameAt ? new Date(c.lastFrameAt).toLocaleTimeString(lang) : '—'),
+      );
+      return tr;
+    }),
+  );
+  const up = items.filter((c) => c.state === 'up').length;
+  const fps = items.reduce((s, c) => s + c.fpsReceived, 0).toFixed(1);
+  document.getElementById('totals').textContent = t('totals')(up, items.length, fps);
+  const alerting = items.filter((c) => c.alert).map((c) => c.code);
+  const alerts = document.getElementById('alerts');
+  alerts.hidden = alerting.length === 0;
+  alerts.textContent = alerting.length ? t('alert')(alerting.join(', ')) : '';
+}
+
 async function refresh() {
   try {
     const res = await fetch('/api/cameras');
-    const { items } = await res.json();
-    const body = document.getElementById('cams');
-    body.replaceChildren(
-      ...items.map((c) => {
-        const tr = document.createElement('tr');
-        tr.append(
-          cell(c.code),
-          cell(c.name),
-          cell(t(c.state), c.state),
-          cell(c.fpsReceived.toFixed(1)),
-          cell(String(c.framesReceived)),
-          cell(String(c.framesProcessed)),
-          cell(String(c.framesDropped)),
-          cell(String(c.restarts)),
-          cell(c.lastFrameAt ? new Date(c.lastFrameAt).toLocaleTimeString(lang) : '—'),
-        );
-        return tr;
-      }),
-    );
-    const up = items.filter((c) => c.state === 'up').length;
-    const fps = items.reduce((s, c) => s + c.fpsReceived, 0).toFixed(1);
-    document.getElementById('totals').textContent = t('totals')(up, items.length, fps);
+    render((await res.json()).items);
   } catch {
     document.getElementById('totals').textContent = t('error');
   }
+}
+
+// Live updates by server-sent events; polling only while the stream is down.
+let poll;
+function connect() {
+  const events = new EventSource('/api/cameras/events');
+  events.addEventListener('cameras', (e) => {
+    clearInterval(poll);
+    poll = undefined;
+    render(JSON.parse(e.data).items);
+  });
+  events.onerror = () => {
+    poll ??= setInterval(refresh, 2000);
+  };
 }
 
 document.getElementById('lang').addEventListener('click', () => {
   lang = lang === 'vi' ? 'en' : 'vi';
   localStorage.setItem('lang', lang);
   applyLang();
-  void refresh();
+  render(last);
 });
 applyLang();
 void refresh();
-setInterval(refresh, 2000);
+connect();

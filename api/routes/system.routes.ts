@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { RouteTable } from '../route-table.js';
 import type { ApiServices } from '../services/types.js';
 
@@ -46,4 +47,51 @@ export function registerSystemRoutes(routes: RouteTable, services: ApiServices):
       res.json({ items: await services.listCameras() });
     },
   );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/cameras/events',
+      roles: ['public'],
+      summary:
+        'The camera list as server-sent events, every 2 s (event "cameras"), for live dashboards; ?once=1 sends one event and ends',
+      tags: ['system'],
+      query: z.strictObject({ once: z.enum(['1']).optional() }),
+      response: { status: 200, description: 'text/event-stream', contentType: 'text/event-stream' },
+    },
+    async ({ req, res, query }) => {
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
+      res.write('retry: 3000\n\n');
+      let closed = false;
+      const send = async () => {
+        try {
+          const items = await services.listCameras();
+          if (!closed) res.write(`event: cameras\ndata: ${JSON.stringify({ items })}\n\n`);
+        } catch {
+          // A failed read is skipped; the next tick tries again and the client keeps its last state.
+          if (!closed) res.write(': camera state unavailable\n\n');
+        }
+      };
+      await send();
+      if (query.once) {
+        res.end();
+        return;
+      }
+      const timer = setInterval(() => void send(), SSE_INTERVAL_MS);
+      await new Promise<void>((resolve) => {
+        req.once('close', () => {
+          closed = true;
+          clearInterval(timer);
+          resolve();
+        });
+      });
+    },
+  );
 }
+
+const SSE_INTERVAL_MS = 2000;

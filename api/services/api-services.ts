@@ -11,7 +11,10 @@ import {
   listViolations,
   type ViolationWithEvidence,
 } from '../../db/repositories/violation.repository.js';
-import { readCameraStatuses, type CameraStatus } from '../../pipeline/camera-status.js';
+import { readCameraStatuses, readLastSeen, type CameraStatus } from '../../pipeline/camera-status.js';
+
+/** A camera down for longer than this raises an alert on the dashboard. */
+export const CAMERA_DOWN_ALERT_MS = 30_000;
 import type { EvidenceStore } from '../../violations/evidence-store.js';
 import { inScope, type Viewer } from '../principal.js';
 import { createAuthService, DEFAULT_AUTH_POLICY } from './auth.service.js';
@@ -53,24 +56,30 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
   const camerasWithState = async (): Promise<CameraView[]> => {
     const cameras = await listCameras(db);
     let statuses = new Map<string, CameraStatus>();
+    let lastSeen = new Map<string, number>();
     try {
-      statuses = await readCameraStatuses(
-        redis,
-        queuePrefix,
-        cameras.map((c) => String(c.id)),
-      );
+      const ids = cameras.map((c) => String(c.id));
+      [statuses, lastSeen] = await Promise.all([
+        readCameraStatuses(redis, queuePrefix, ids),
+        readLastSeen(redis, queuePrefix, ids),
+      ]);
     } catch {
       // Redis down: every camera reads as down; /health reports Redis itself.
     }
+    const now = Date.now();
     return cameras.map((c) => {
       const s = statuses.get(String(c.id));
+      const state = s?.state ?? 'down';
+      const since = s ? s.stateSince : (lastSeen.get(String(c.id)) ?? null);
       return {
         id: c.id,
         code: c.code,
         name: c.name,
         location: c.location,
         enabled: c.enabled,
-        state: s?.state ?? 'down',
+        state,
+        stateSince: since ? new Date(since).toISOString() : null,
+        alert: state === 'down' && (since === null || now - since > CAMERA_DOWN_ALERT_MS),
         reason: s ? (s.reason ?? null) : 'no ingest worker reports this camera',
         lastFrameAt: s?.lastFrameAt ? new Date(s.lastFrameAt).toISOString() : null,
         fpsReceived: s?.fpsReceived ?? 0,
@@ -78,6 +87,8 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
         framesProcessed: s?.framesProcessed ?? 0,
         framesDropped: s?.framesDropped ?? 0,
         restarts: s?.restarts ?? 0,
+        inferenceMs: s?.inferenceMs ?? null,
+        violationsFlagged: s?.violationsFlagged ?? 0,
       };
     });
   };
@@ -92,30 +103,7 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
     }
   };
 
-  const fleetMetrics = createFleetMetrics(async () => {
-    const cameras = await listCameras(db);
-    const statuses = await readCameraStatuses(
-      redis,
-      queuePrefix,
-      cameras.map((c) => String(c.id)),
-    );
-    return cameras.map(
-      (c) =>
-        statuses.get(String(c.id)) ?? {
-          cameraId: String(c.id),
-          code: c.code,
-          state: 'down',
-          lastFrameAt: null,
-          framesReceived: 0,
-          framesProcessed: 0,
-          framesDropped: 0,
-          restarts: 0,
-          fpsReceived: 0,
-          workerId: '',
-          updatedAt: 0,
-        },
-    );
-  });
+  const fleetMetrics = createFleetMetrics(camerasWithState);
 
   return {
     async health() {

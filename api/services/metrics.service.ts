@@ -1,23 +1,23 @@
 import client from 'prom-client';
 import { registry } from '../../core/metrics.js';
-import type { CameraStatus } from '../../pipeline/camera-status.js';
+import type { CameraView } from './types.js';
 
 /**
  * Fleet metrics for Prometheus, assembled at scrape time from the camera states the ingest workers publish
  * to Redis, so one scrape of the API covers every camera whichever worker holds it. Camera codes are the
  * only per-camera label.
  */
-export function createFleetMetrics(load: () => Promise<CameraStatus[]>): {
+export function createFleetMetrics(load: () => Promise<CameraView[]>): {
   registry: client.Registry;
   /** Reads the fleet's state once; call before each scrape (the collectors run concurrently). */
   refresh(): Promise<void>;
 } {
   const fleet = new client.Registry();
-  let snapshot: CameraStatus[] = [];
+  let snapshot: CameraView[] = [];
   const refresh = async () => {
     snapshot = await load();
   };
-  const counter = (name: string, help: string, pick: (s: CameraStatus) => number) =>
+  const counter = (name: string, help: string, pick: (s: CameraView) => number) =>
     new client.Counter({
       name,
       help,
@@ -54,6 +54,27 @@ export function createFleetMetrics(load: () => Promise<CameraStatus[]>): {
     collect() {
       this.reset();
       for (const s of snapshot) this.set({ camera: s.code }, s.fpsReceived);
+    },
+  });
+  counter('camera_violations_flagged_total', 'Violations flagged by the rules', (s) => s.violationsFlagged);
+  new client.Gauge({
+    name: 'camera_inference_milliseconds',
+    help: 'Mean detector time per frame over about the last minute',
+    labelNames: ['camera'] as const,
+    registers: [fleet],
+    collect() {
+      this.reset();
+      for (const s of snapshot) if (s.inferenceMs !== null) this.set({ camera: s.code }, s.inferenceMs);
+    },
+  });
+  new client.Gauge({
+    name: 'camera_down_alert',
+    help: '1 when the camera has been down for longer than 30 s',
+    labelNames: ['camera'] as const,
+    registers: [fleet],
+    collect() {
+      this.reset();
+      for (const s of snapshot) this.set({ camera: s.code }, s.alert ? 1 : 0);
     },
   });
   return { registry: client.Registry.merge([registry, fleet]), refresh };

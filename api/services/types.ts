@@ -15,6 +15,10 @@ export interface CameraView {
   location: string;
   enabled: boolean;
   state: 'starting' | 'up' | 'down';
+  /** When the camera entered its state, when known (ISO time). */
+  stateSince: string | null;
+  /** Down for longer than the alert threshold (30 s). */
+  alert: boolean;
   reason: string | null;
   lastFrameAt: string | null;
   fpsReceived: number;
@@ -22,6 +26,8 @@ export interface CameraView {
   framesProcessed: number;
   framesDropped: number;
   restarts: number;
+  inferenceMs: number | null;
+  violationsFlagged: number;
 }
 
 export interface HealthReport {

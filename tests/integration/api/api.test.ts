@@ -58,6 +58,9 @@ beforeAll(async () => {
       cameraId: String(up.id),
       code: 'TN-101',
       state: 'up',
+      stateSince: Date.now() - 60_000,
+      inferenceMs: 48.5,
+      violationsFlagged: 3,
       lastFrameAt: Date.now(),
       framesReceived: 120,
       framesProcessed: 110,
@@ -241,6 +244,26 @@ describe('GET /api/violations/:id', () => {
   });
 });
 
+describe('GET /api/cameras/events', () => {
+  it('streams the camera list as server-sent events', async () => {
+    const res = await request(app.app).get('/api/cameras/events?once=1');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    const data = /event: cameras\ndata: (.*)\n/.exec(res.text)?.[1];
+    const body = JSON.parse(data!) as {
+      items: { code: string; state: string; alert: boolean; inferenceMs: number | null }[];
+    };
+    expect(body.items.map((c) => [c.code, c.state])).toEqual([
+      ['TN-101', 'up'],
+      ['TN-102', 'down'],
+    ]);
+    expect(body.items[0]!.inferenceMs).toBe(48.5);
+    // TN-102 has never been seen by any worker: down for an unknown time is an alert.
+    expect(body.items[1]!.alert).toBe(true);
+    expect(body.items[0]!.alert).toBe(false);
+  });
+});
+
 describe('route roles', () => {
   it('every route refuses every role it does not allow, and admits the ones it does', async () => {
     // Accounts with personal access tokens, one per role (scope '*'), and one with no role at all.
@@ -256,7 +279,9 @@ describe('route roles', () => {
     const refused = (status: number) => status === 401 || status === 403;
     for (const route of routes) {
       // Ids that name nothing: an admitted caller gets past authorisation to a 400/404/409, never a change.
-      const url = samplePath(route.path);
+      // An event stream never ends by itself: ask it for one event.
+      const streaming = route.response?.contentType === 'text/event-stream';
+      const url = samplePath(route.path) + (streaming ? '?once=1' : '');
       const call = () => request(app.app)[route.method](url);
       const what = `${route.method} ${route.path}`;
       const roles = route.roles as readonly string[];
