@@ -1,6 +1,8 @@
 /**
  * One loaded detector in the current thread: pre-processing, the onnxruntime session and decoding.
- * `createDetector` runs it inside a worker thread; tools and benchmarks may use it directly.
+ * `createDetector` runs it inside a worker thread; tools and benchmarks may use it directly. The card's
+ * `output.format` picks the decoder (NanoDet GFL, YOLOX or YOLOv8), so any detector of those families
+ * can be dropped into the registry with a card and selected by name.
  */
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../core/errors.js';
@@ -9,14 +11,17 @@ import type { ModelCard } from './model-card.js';
 import { classMaskFor } from './model-card.js';
 import type { ExecutionProvider, LoadModelOptions } from './model-registry.js';
 import { loadModel } from './model-registry.js';
-import type { NanodetLevel, NanodetSpec } from './postprocess/nanodet.js';
+import type { NanodetLevel } from './postprocess/nanodet.js';
 import { decodeNanodet } from './postprocess/nanodet.js';
+import type { Candidate } from './postprocess/nms.js';
 import { nmsPerClass } from './postprocess/nms.js';
+import { decodeYolov8 } from './postprocess/yolov8.js';
+import { decodeYolox } from './postprocess/yolox.js';
 import type { Frame } from './preprocess.js';
 import { Preprocessor, boxToFrame, specFromCard } from './preprocess.js';
 
 export interface Detection {
-  /** COCO class name. */
+  /** Class name from the model card's labels (COCO names for the COCO detectors). */
   label: string;
   classId: number;
   score: number;
@@ -37,8 +42,70 @@ export interface EngineOptions extends Omit<LoadModelOptions, 'name'> {
   scoreThreshold?: number;
   /** Default: the card's NMS IoU threshold. */
   nmsIou?: number;
-  /** COCO names to report; default DEFAULT_CLASSES. */
+  /**
+   * Class names to report. Default: those of DEFAULT_CLASSES the card knows, or every label of a card
+   * that knows none of them (e.g. a single-class plate detector).
+   */
   classes?: readonly string[];
+}
+
+/** Raw session outputs → candidates in model-input pixels (before NMS). */
+export type Decoder = (outputs: Readonly<Record<string, ort.Tensor>>) => Candidate[];
+
+function tensorData(outputs: Readonly<Record<string, ort.Tensor>>, name: string): Float32Array {
+  const t = outputs[name];
+  if (!t || !(t.data instanceof Float32Array)) {
+    throw new AppError('model_invalid', `model output '${name}' is missing or not float32`, {
+      permanent: true,
+    });
+  }
+  return t.data;
+}
+
+/** The decoder the card's `output.format` names, bound to its shapes, threshold and class mask. */
+export function createDecoder(card: ModelCard, scoreThreshold: number, classMask: Uint8Array): Decoder {
+  const inputWidth = card.input.shape[3];
+  const inputHeight = card.input.shape[2];
+  const numClasses = card.labels.length;
+  const out = card.output;
+  switch (out.format) {
+    case 'nanodet-gfl': {
+      const head = {
+        inputWidth,
+        inputHeight,
+        numClasses,
+        regMax: out.regMax,
+        centerOffset: out.centerOffset,
+      };
+      const names = out.strides.map((stride) => {
+        const named = (role: 'scores' | 'distances') =>
+          out.tensors.find((t) => t.stride === stride && t.role === role)!.name;
+        return { stride, scores: named('scores'), distances: named('distances') };
+      });
+      return (outputs) => {
+        const levels: NanodetLevel[] = names.map((n) => ({
+          stride: n.stride,
+          scores: tensorData(outputs, n.scores),
+          distances: tensorData(outputs, n.distances),
+        }));
+        return decodeNanodet(levels, head, scoreThreshold, classMask);
+      };
+    }
+    case 'yolox': {
+      const head = { inputWidth, inputHeight, numClasses, strides: out.strides };
+      return (outputs) => decodeYolox(tensorData(outputs, out.tensor.name), head, scoreThreshold, classMask);
+    }
+    case 'yolov8': {
+      const head = { inputWidth, inputHeight, numClasses, layout: out.layout };
+      return (outputs) => decodeYolov8(tensorData(outputs, out.tensor.name), head, scoreThreshold, classMask);
+    }
+  }
+}
+
+/** The classes reported when none are configured (see EngineOptions.classes). */
+export function defaultClassesFor(card: ModelCard): readonly string[] {
+  const known = DEFAULT_CLASSES.filter((c) => card.labels.includes(c));
+  return known.length > 0 ? known : card.labels;
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
@@ -46,8 +113,7 @@ const round2 = (v: number) => Math.round(v * 100) / 100;
 export class DetectionEngine {
   private readonly preprocessor: Preprocessor;
   private readonly input: ort.Tensor;
-  private readonly head: NanodetSpec;
-  private readonly classMask: Uint8Array;
+  private readonly decode: Decoder;
   private readonly scoreThreshold: number;
   private readonly nmsIou: number;
   readonly model: { name: string; version: string };
@@ -61,19 +127,13 @@ export class DetectionEngine {
     this.model = Object.freeze({ name: card.name, version: card.version });
     this.preprocessor = new Preprocessor(specFromCard(card));
     this.input = new ort.Tensor('float32', this.preprocessor.output, [...card.input.shape]);
-    this.head = {
-      inputWidth: card.input.shape[3],
-      inputHeight: card.input.shape[2],
-      numClasses: card.labels.length,
-      regMax: card.output.regMax,
-      centerOffset: card.output.centerOffset,
-    };
-    this.classMask = classMaskFor(card, options.classes ?? DEFAULT_CLASSES);
+    const classMask = classMaskFor(card, options.classes ?? defaultClassesFor(card));
     this.scoreThreshold = options.scoreThreshold ?? card.thresholds.score;
     this.nmsIou = options.nmsIou ?? card.thresholds.nmsIou;
     if (!(this.scoreThreshold > 0 && this.scoreThreshold < 1) || !(this.nmsIou > 0 && this.nmsIou <= 1)) {
       throw new AppError('config_invalid', 'detector thresholds must lie in (0, 1)', { permanent: true });
     }
+    this.decode = createDecoder(card, this.scoreThreshold, classMask);
   }
 
   static async create(
@@ -100,14 +160,7 @@ export class DetectionEngine {
     const t1 = performance.now();
     const results = await this.session.run({ [this.card.input.name]: this.input });
     const t2 = performance.now();
-    const levels: NanodetLevel[] = this.card.output.strides.map((stride) => {
-      const tensor = (role: 'scores' | 'distances') => {
-        const spec = this.card.output.tensors.find((t) => t.stride === stride && t.role === role)!;
-        return results[spec.name]!.data as Float32Array;
-      };
-      return { stride, scores: tensor('scores'), distances: tensor('distances') };
-    });
-    const candidates = decodeNanodet(levels, this.head, this.scoreThreshold, this.classMask);
+    const candidates = this.decode(results);
     const kept = nmsPerClass(candidates, this.nmsIou, this.card.thresholds.maxDetections);
     const detections: Detection[] = [];
     for (const c of kept) {
@@ -124,6 +177,15 @@ export class DetectionEngine {
     for (const r of Object.values(results)) r.dispose();
     const t3 = performance.now();
     return { detections, timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: t3 - t2 } };
+  }
+
+  /**
+   * One bare session.run on the input tensor as the last detect() left it, outputs dropped: the raw
+   * inference that benchmarks set the whole pipeline against (same session, same tensor).
+   */
+  async runSession(): Promise<void> {
+    const results = await this.session.run({ [this.card.input.name]: this.input });
+    for (const r of Object.values(results)) r.dispose();
   }
 
   async close(): Promise<void> {

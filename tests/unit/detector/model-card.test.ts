@@ -5,6 +5,7 @@ import {
   checkSessionAgainstCard,
   checkSha256,
   classMaskFor,
+  outputTensors,
   parseModelCard,
   type SessionSignature,
 } from '../../../detector/model-card.js';
@@ -26,9 +27,9 @@ function signature(): SessionSignature {
   const card = parseModelCard(committed, 'card.json');
   return {
     inputNames: [card.input.name],
-    outputNames: card.output.tensors.map((t) => t.name),
+    outputNames: outputTensors(card).map((t) => t.name),
     inputMetadata: [{ name: card.input.name, isTensor: true, type: 'float32', shape: [...card.input.shape] }],
-    outputMetadata: card.output.tensors.map((t) => ({
+    outputMetadata: outputTensors(card).map((t) => ({
       name: t.name,
       isTensor: true,
       type: 'float32',
@@ -126,5 +127,98 @@ describe('model card', () => {
     const err = thrown(() => classMaskFor(card, ['car', 'tuk-tuk']));
     expect(err.code).toBe('config_invalid');
     expect(err.message).toContain("'tuk-tuk'");
+  });
+
+  it('rejects an output format it has no decoder for, naming the field', () => {
+    const bad = clone() as { output: { format: string } };
+    bad.output.format = 'ssd';
+    expect(thrown(() => parseModelCard(bad, 'card.json')).message).toMatch(/output\.format/);
+  });
+});
+
+/** A YOLOX-nano card (416 letterbox, BGR 0–255, 3549 grid rows of 5 + 80 values). */
+function yoloxCard(): Record<string, unknown> {
+  const card = clone();
+  card['name'] = 'yolox-nano';
+  card['input'] = {
+    name: 'images',
+    shape: [1, 3, 416, 416],
+    layout: 'NCHW',
+    dtype: 'float32',
+    pixelFormat: 'BGR',
+    normalisation: { mean: [0, 0, 0], std: [1, 1, 1] },
+    resize: 'bilinear',
+    letterbox: { enabled: true, align: 'top-left', padValue: 114 },
+  };
+  card['output'] = {
+    format: 'yolox',
+    description: 'raw YOLOX head',
+    strides: [8, 16, 32],
+    scoresActivated: true,
+    tensor: { name: 'output', shape: [1, 3549, 85] },
+  };
+  return card;
+}
+
+/** A one-class YOLOv8 plate detector card (640, RGB 0–1, [1, 5, 8400]). */
+function yolov8Card(): Record<string, unknown> {
+  const card = yoloxCard();
+  card['name'] = 'plate-yolov8n';
+  card['labels'] = ['plate'];
+  (card['input'] as Record<string, unknown>)['shape'] = [1, 3, 640, 640];
+  (card['input'] as Record<string, unknown>)['pixelFormat'] = 'RGB';
+  (card['input'] as Record<string, unknown>)['normalisation'] = { mean: [0, 0, 0], std: [255, 255, 255] };
+  card['output'] = {
+    format: 'yolov8',
+    description: 'Ultralytics export',
+    layout: 'attributes-first',
+    scoresActivated: true,
+    tensor: { name: 'output0', shape: [1, 5, 8400] },
+  };
+  return card;
+}
+
+describe('model card of other detector families', () => {
+  it('accepts a YOLOX card and lists its one output tensor', () => {
+    const card = parseModelCard(yoloxCard(), 'card.json');
+    expect(card.output.format).toBe('yolox');
+    expect(outputTensors(card)).toEqual([{ name: 'output', shape: [1, 3549, 85] }]);
+  });
+
+  it('names a YOLOX tensor whose rows do not fit the grids of its strides', () => {
+    const bad = yoloxCard() as { output: { tensor: { shape: number[] } } };
+    bad.output.tensor.shape = [1, 8400, 85];
+    expect(thrown(() => parseModelCard(bad, 'card.json')).message).toContain(
+      'output.tensor output: shape [1,8400,85] should be [1,3549,85]',
+    );
+    const noDecoderFields = yoloxCard() as { output: Record<string, unknown> };
+    noDecoderFields.output['regMax'] = 10;
+    expect(thrown(() => parseModelCard(noDecoderFields, 'card.json')).message).toMatch(/regMax/);
+  });
+
+  it('accepts a one-class YOLOv8 card and checks 4 + classes attributes in the layout it names', () => {
+    expect(parseModelCard(yolov8Card(), 'card.json').labels).toEqual(['plate']);
+    const transposed = yolov8Card() as { output: { layout: string; tensor: { shape: number[] } } };
+    transposed.output.layout = 'anchors-first';
+    expect(thrown(() => parseModelCard(transposed, 'card.json')).message).toContain(
+      'shape [1,5,8400] should be [1,anchors,5]',
+    );
+    transposed.output.tensor.shape = [1, 8400, 5];
+    expect(() => parseModelCard(transposed, 'card.json')).not.toThrow();
+  });
+
+  it('compares a YOLOX session with the single tensor of its card', () => {
+    const card = parseModelCard(yoloxCard(), 'card.json');
+    const session: SessionSignature = {
+      inputNames: ['images'],
+      outputNames: ['output'],
+      inputMetadata: [{ name: 'images', isTensor: true, type: 'float32', shape: [1, 3, 416, 416] }],
+      outputMetadata: [{ name: 'output', isTensor: true, type: 'float32', shape: [1, 3549, 85] }],
+    };
+    expect(() => checkSessionAgainstCard(card, session, 'm')).not.toThrow();
+    const other = { ...session, outputMetadata: [{ ...session.outputMetadata[0]!, shape: [1, 2100, 85] }] };
+    expect(thrown(() => checkSessionAgainstCard(card, other, 'm')).message).toContain(
+      "output 'output' has shape [1,2100,85], card says [1,3549,85]",
+    );
   });
 });
