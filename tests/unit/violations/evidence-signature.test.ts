@@ -78,7 +78,7 @@ describe('evidence manifest signature (Ed25519 over RFC 8785 canonical JSON)', (
       }
     }
     expect(undetected).toEqual([]);
-  });
+  }, 60_000); // thousands of signature checks: seconds on a loaded machine
 
   it('detects a changed value in every field', () => {
     const signed = signManifest(manifest, signer);
