@@ -1,7 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Database } from '../db/database.js';
+import { generatePassword, hashPassword } from '../api/security/password.js';
 import { upsertCameraByCode } from '../db/repositories/camera.repository.js';
 import { addSceneConfigVersion, latestSceneConfig } from '../db/repositories/scene-config.repository.js';
+import {
+  createUser,
+  findUserByUsername,
+  recordLoginSuccess,
+  setPasswordHash,
+} from '../db/repositories/user.repository.js';
 import type { JsonObject } from '../db/schema.js';
 import { parseSceneConfig } from '../violations/scene-config.js';
 
@@ -98,6 +105,33 @@ export async function seedDemoCameras(
       });
     }
     out.push({ code, id: camera.id });
+  }
+  return out;
+}
+
+/**
+ * Demo staff accounts, one per role, with a fresh random password each run (printed by the demo, never
+ * stored in clear): demo-reviewer, demo-supervisor, demo-operator, demo-admin.
+ */
+export async function seedDemoUsers(database: Database): Promise<{ username: string; password: string }[]> {
+  const out: { username: string; password: string }[] = [];
+  for (const role of ['reviewer', 'supervisor', 'operator', 'admin'] as const) {
+    const username = `demo-${role}`;
+    const password = generatePassword();
+    const passwordHash = await hashPassword(password);
+    const existing = await findUserByUsername(database.db, username);
+    if (existing) {
+      await setPasswordHash(database.db, existing.id, passwordHash);
+      await recordLoginSuccess(database.db, existing.id); // clears a lockout left by an earlier run
+    } else {
+      await createUser(database.db, {
+        username,
+        passwordHash,
+        displayName: `Demo ${role}`,
+        roles: [role],
+      });
+    }
+    out.push({ username, password });
   }
   return out;
 }

@@ -18,7 +18,7 @@ import { listCameras, setCameraEnabled } from '../db/repositories/camera.reposit
 import { ensureSimClip, startSimulatedFleet } from '../ingest/sim/simulated-fleet.js';
 import { createRedis, waitForRedis } from '../pipeline/redis.js';
 import { boot, run } from './boot.js';
-import { seedDemoCameras } from './demo-seed.js';
+import { seedDemoCameras, seedDemoUsers } from './demo-seed.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const step = (n: number, total: number, text: string) =>
@@ -81,9 +81,11 @@ run('demo', async () => {
 
   step(4, TOTAL, 'migrating the database and registering the cameras');
   const database = openDatabaseByUrl(databaseUrl!, 1, { log });
+  let demoUsers: { username: string; password: string }[] = [];
   try {
     await migrateToLatest(database.db, log);
     const seeded = await seedDemoCameras(database, fleet.urls);
+    demoUsers = await seedDemoUsers(database);
     const keep = new Set(seeded.map((c) => c.code));
     for (const camera of await listCameras(database.db)) {
       if (/^TN-\d{3}$/.test(camera.code) && !keep.has(camera.code) && camera.enabled) {
@@ -188,6 +190,9 @@ run('demo', async () => {
       `  Metrics           ${base}/metrics`,
       `  Violations        curl -H 'Authorization: Bearer ${tokens['reviewer'] ?? '<reviewer token>'}' ${base}/api/violations`,
       `  Simulated cameras ${fleet.urls[0]} … (${fleet.urls.length})`,
+      `  API docs          ${base}/api/openapi.json`,
+      `  Staff logins      POST ${base}/api/auth/login (passwords are new each run):`,
+      ...demoUsers.map((u) => `                    ${u.username.padEnd(16)} ${u.password}`),
       '',
       '  Ctrl-C stops everything.',
       '',
