@@ -9,7 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { GPU_PACKAGE, describeMissing, hashFile, missingLibraries, sha256File, verifyFile } from './gpu-provider.js';
+import {
+  GPU_PACKAGE,
+  describeMissing,
+  hashFile,
+  missingLibraries,
+  sha256File,
+  verifyFile,
+} from './gpu-provider.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
