@@ -9,8 +9,15 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { ModelCard } from './model-card.js';
-import { checkSessionAgainstCard, checkSha256, parseModelCard } from './model-card.js';
+import type { ModelCard, OcrModelCard, TextRecognitionCard } from './model-card.js';
+import {
+  checkFileSha256,
+  checkSessionAgainstCard,
+  checkSessionAgainstOcrCard,
+  checkSha256,
+  parseModelCard,
+  parseOcrModelCard,
+} from './model-card.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -193,6 +200,140 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
     session,
     dir,
     file,
+    provider,
+    ...(fallbackReason === undefined ? {} : { fallbackReason }),
+    loadMs: loaded - started,
+    warmUpMs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Text detection and recognition models (PP-OCR): the same registry layout and checks (card, sha256,
+// session signature, provider fallback, one warm-up run), with the OCR card schema; a recognition
+// model's character set is read from its committed file and checked against the card's sha256.
+// ---------------------------------------------------------------------------------------------------
+
+export interface LoadedOcrModel<C extends OcrModelCard = OcrModelCard> {
+  card: C;
+  session: ort.InferenceSession;
+  dir: string;
+  file: string;
+  /** Recognition cards: the characters of classes 1..n (the space last when the card appends it). */
+  charset: string[] | undefined;
+  provider: ExecutionProvider;
+  fallbackReason?: string;
+  loadMs: number;
+  warmUpMs: number;
+}
+
+export async function readOcrModelCard(dir: string): Promise<OcrModelCard> {
+  const file = path.join(dir, 'card.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw invalid(`model card ${file} cannot be read: ${errorMessage(err)}`, err);
+  }
+  return parseOcrModelCard(json, file);
+}
+
+/** A recognition card's character set: one character per line, checked against the card. */
+export async function readCharset(dir: string, card: TextRecognitionCard): Promise<string[]> {
+  const file = path.join(dir, card.charset.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw invalid(`character set ${file} cannot be read: ${errorMessage(err)}`, err);
+  }
+  checkFileSha256(card.charset.sha256, sha256(bytes), file);
+  const chars = bytes
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
+    .split(/\r?\n/);
+  if (chars.length !== card.charset.size) {
+    throw invalid(`character set ${file} has ${chars.length} lines, card says ${card.charset.size}`);
+  }
+  return card.charset.spaceAppended ? [...chars, ' '] : chars;
+}
+
+export async function loadOcrModel(options: LoadModelOptions): Promise<LoadedOcrModel> {
+  const started = performance.now();
+  const { dir, version } = await resolveModelDir(options.modelsDir, options.name, options.version);
+  const card = await readOcrModelCard(dir);
+  if (card.name !== options.name || card.version !== version) {
+    throw invalid(
+      `model card in ${dir} names ${card.name}/${card.version}; the folder is ${options.name}/${version}`,
+    );
+  }
+  const charset = card.task === 'text-recognition' ? await readCharset(dir, card) : undefined;
+  const file = path.join(dir, card.file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw invalid(
+      `model file ${file} cannot be read (${errorMessage(err)}); build it with \`npm run models:build\``,
+      err,
+    );
+  }
+  checkFileSha256(card.sha256, sha256(bytes), file);
+
+  const threads = options.threads ?? 1;
+  const wanted = options.provider ?? 'cpu';
+  let provider: ExecutionProvider = wanted;
+  let fallbackReason: string | undefined;
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(
+      bytes,
+      sessionOptions(wanted, threads, options.cudaDevice ?? 0),
+    );
+  } catch (err) {
+    if (wanted !== 'cuda') throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(err)}`, err);
+    fallbackReason = errorMessage(err);
+    options.log?.warn(
+      { model: `${card.name}/${card.version}`, cudaDevice: options.cudaDevice ?? 0, reason: fallbackReason },
+      'CUDA execution provider unavailable; falling back to CPU',
+    );
+    provider = 'cpu';
+    try {
+      session = await ort.InferenceSession.create(bytes, sessionOptions('cpu', threads, 0));
+    } catch (cpuErr) {
+      throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(cpuErr)}`, cpuErr);
+    }
+  }
+  try {
+    checkSessionAgainstOcrCard(card, session, file);
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+  const loaded = performance.now();
+  let warmUpMs = 0;
+  if (options.warmUp ?? true) {
+    const shape = card.input.warmUpShape;
+    const input = new ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), [...shape]);
+    const out = await session.run({ [card.input.name]: input });
+    for (const t of Object.values(out)) t.dispose();
+    warmUpMs = performance.now() - loaded;
+  }
+  options.log?.info(
+    {
+      model: `${card.name}/${card.version}`,
+      provider,
+      threads,
+      loadMs: Math.round(loaded - started),
+      warmUpMs: Math.round(warmUpMs),
+    },
+    'model loaded',
+  );
+  return {
+    card,
+    session,
+    dir,
+    file,
+    charset,
     provider,
     ...(fallbackReason === undefined ? {} : { fallbackReason }),
     loadMs: loaded - started,

