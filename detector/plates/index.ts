@@ -7,6 +7,7 @@ export { createPlateReader } from './plate-reader.js';
 export type {
   FindPlatesOptions,
   FoundPlate,
+  LocatedPlate,
   PixelBox,
   PlateBox,
   PlateChar,

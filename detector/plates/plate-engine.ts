@@ -59,7 +59,12 @@ export interface FindPlatesOptions {
   maxPlates?: number;
 }
 
-export interface FoundPlate extends PlateBox {
+/** A plate box on an image, naming the text detector that found it. */
+export interface LocatedPlate extends PlateBox {
+  model: { name: string; version: string };
+}
+
+export interface FoundPlate extends LocatedPlate {
   reading: PlateReading;
 }
 
@@ -210,17 +215,18 @@ export class PlateEngine {
   }
 
   /** Plate boxes on a vehicle crop or a full image, best first (text geometry only). */
-  async findPlates(image: RgbImage, options: FindPlatesOptions = {}): Promise<PlateBox[]> {
+  async findPlates(image: RgbImage, options: FindPlatesOptions = {}): Promise<LocatedPlate[]> {
     checkImage(image);
     const boxes = await this.detector.detect(image, {
       ...(options.maxSide === undefined ? {} : { maxSide: options.maxSide }),
       ...(options.minLongSide === undefined ? {} : { minLongSide: options.minLongSide }),
     });
-    return localisePlates(
+    const plates = localisePlates(
       boxes,
       image,
       options.maxPlates === undefined ? {} : { maxPlates: options.maxPlates },
     );
+    return plates.map((p) => ({ ...p, model: this.detModel }));
   }
 
   /**

@@ -1,8 +1,13 @@
 /** Messages between createPlateReader (parent) and plate-reader.worker (child). */
 import type { ErrorCode } from '../../core/errors.js';
 import type { ExecutionProvider } from '../model-registry.js';
-import type { FindPlatesOptions, FoundPlate, PlateReading, ReadPlateOptions } from './plate-engine.js';
-import type { PlateBox } from './plate-localiser.js';
+import type {
+  FindPlatesOptions,
+  FoundPlate,
+  LocatedPlate,
+  PlateReading,
+  ReadPlateOptions,
+} from './plate-engine.js';
 
 export interface SerializedError {
   code: ErrorCode;
@@ -23,7 +28,7 @@ export type PlateRequest =
 
 export type PlateParentMessage = PlateRequest | { type: 'close' };
 
-export type PlateResult = PlateReading | PlateBox[] | FoundPlate[];
+export type PlateResult = PlateReading | LocatedPlate[] | FoundPlate[];
 
 export type PlateWorkerMessage =
   | {

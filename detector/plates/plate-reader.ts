@@ -20,11 +20,11 @@ import type { RgbImage } from './image.js';
 import type {
   FindPlatesOptions,
   FoundPlate,
+  LocatedPlate,
   PlateEngineOptions,
   PlateReading,
   ReadPlateOptions,
 } from './plate-engine.js';
-import type { PlateBox } from './plate-localiser.js';
 import type {
   PlateParentMessage,
   PlateRequest,
@@ -41,6 +41,7 @@ export type {
   ReadPlateOptions,
 } from './plate-engine.js';
 export type { PlateBox } from './plate-localiser.js';
+export type { LocatedPlate } from './plate-engine.js';
 export type { PlateColour } from './plate-colour.js';
 export type { RgbImage, PixelBox } from './image.js';
 
@@ -72,7 +73,7 @@ export interface PlateReader {
   /** Reads a plate crop (one or two rows). */
   readPlate(crop: RgbImage, options?: ReadPlateOptions): Promise<PlateReading>;
   /** Plate boxes on a vehicle crop or a full image, best first. */
-  findPlates(image: RgbImage, options?: FindPlatesOptions): Promise<PlateBox[]>;
+  findPlates(image: RgbImage, options?: FindPlatesOptions): Promise<LocatedPlate[]>;
   /** Plate boxes with their readings, best first. */
   readPlates(image: RgbImage, options?: FindPlatesOptions & ReadPlateOptions): Promise<FoundPlate[]>;
   close(): Promise<void>;
@@ -178,8 +179,8 @@ class WorkerPlateReader implements PlateReader {
     return this.request(crop, (t, id) => ({ type: 'read', id, options, ...t })) as Promise<PlateReading>;
   }
 
-  findPlates(image: RgbImage, options: FindPlatesOptions = {}): Promise<PlateBox[]> {
-    return this.request(image, (t, id) => ({ type: 'find', id, options, ...t })) as Promise<PlateBox[]>;
+  findPlates(image: RgbImage, options: FindPlatesOptions = {}): Promise<LocatedPlate[]> {
+    return this.request(image, (t, id) => ({ type: 'find', id, options, ...t })) as Promise<LocatedPlate[]>;
   }
 
   readPlates(image: RgbImage, options: FindPlatesOptions & ReadPlateOptions = {}): Promise<FoundPlate[]> {

@@ -16,7 +16,7 @@
  *                                dataset's labels are Vietnamese plates, else 'auto' (corrections only
  *                                for readings that are almost Vietnamese plates)
  *   --limit N  --vehicle-score S (0.3)  --models-dir DIR  --shared-dir DIR (SHARED_DIR, ../shared)
- *   --errors N                   mistakes listed in the JSON (default 200)  --quiet (no progress)
+ *   --errors N                   mistakes listed in the JSON (default: all)  --quiet (no progress)
  *
  * Progress goes to stderr, a summary table to stdout, the full report to --out.
  */
@@ -136,7 +136,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     vehicleScore: num('vehicle-score', 0.3),
     modelsDir: path.resolve(values.get('models-dir') ?? DEFAULT_MODELS_DIR),
     sharedDir: path.resolve(values.get('shared-dir') ?? env['SHARED_DIR'] ?? '../shared'),
-    errors: num('errors', 200),
+    errors: num('errors', Infinity),
     quiet: flags.has('quiet'),
   };
 }
@@ -498,10 +498,14 @@ export function summaryTable(r: Report): string {
     rows.push(['all', String(r.n), pct(r.recall), pct(r.exact), pct(r.exactTop1), pct(r.charAccuracy)]);
   } else {
     rows.push(['subset', 'n', 'exact', 'char acc.']);
-    for (const [k, s] of Object.entries(r.byRows))
-      rows.push([`rows ${k}`, String(s.n), pct(s.exact), pct(s.charAccuracy)]);
-    for (const [k, s] of Object.entries(r.byLabelSource))
-      rows.push([k, String(s.n), pct(s.exact), pct(s.charAccuracy)]);
+    // Subsets only where the labels name them (labels.tsv columns rows, label_source).
+    const labelled = (o: object) => Object.keys(o).some((k) => k !== 'unlabelled');
+    if (labelled(r.byRows))
+      for (const [k, s] of Object.entries(r.byRows))
+        rows.push([`rows ${k}`, String(s.n), pct(s.exact), pct(s.charAccuracy)]);
+    if (labelled(r.byLabelSource))
+      for (const [k, s] of Object.entries(r.byLabelSource))
+        rows.push([k, String(s.n), pct(s.exact), pct(s.charAccuracy)]);
     if (Object.keys(r.byGroup).length > 1)
       for (const [k, s] of Object.entries(r.byGroup))
         rows.push([k, String(s.n), pct(s.exact), pct(s.charAccuracy)]);

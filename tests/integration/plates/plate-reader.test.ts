@@ -93,6 +93,7 @@ describe('plate reader (PP-OCRv4 through the registry, in a worker thread)', () 
     const image = await toRgb(scene.file);
     const found = await reader.findPlates(image);
     expect(found.length).toBeGreaterThan(0);
+    expect(found[0]!.model).toEqual({ name: 'ppocr-det', version: '4' });
     expect(Math.max(...found.map((p) => iou(p.box, scene.box)))).toBeGreaterThan(0.5);
     const read = await reader.readPlates(image);
     expect(read[0]!.reading.compact).toBe('51F06532');
