@@ -8,6 +8,7 @@ import { openDatabase } from '../db/database.js';
 import { listCamerasWithStreamUrls, type CameraWithStreamUrl } from '../db/repositories/camera.repository.js';
 import { latestSceneConfig } from '../db/repositories/scene-config.repository.js';
 import { createDetector } from '../detector/detector.js';
+import { createPlateReader, type PlateReader } from '../detector/plates/plate-reader.js';
 import { SelfHealingDetector } from '../detector/self-healing-detector.js';
 import { CameraSupervisor, ingestSettings } from '../ingest/camera-supervisor.js';
 import { CameraLeases } from '../pipeline/camera-leases.js';
@@ -86,6 +87,19 @@ run('ingest', async () => {
     log.child({ module: 'detector' }),
   );
   lifecycle.onClose('detector', () => detector.close());
+  // One plate reader (its own worker thread) for every camera of this process: only flagged vehicles
+  // are read, on a few frames each.
+  let plateReader: PlateReader | undefined;
+  if (config.DETECTOR_PLATES === 'on') {
+    plateReader = await createPlateReader({
+      provider: config.DETECTOR_PROVIDER,
+      cudaDevice: config.DETECTOR_CUDA_DEVICE,
+      threads: config.DETECTOR_THREADS,
+      maxQueue: 64,
+      log: log.child({ module: 'plates' }),
+    });
+    lifecycle.onClose('plate reader', () => plateReader?.close());
+  } else log.warn('DETECTOR_PLATES=off: plates are left to the reviewers');
   const store = new EvidenceStore(config.evidenceDir);
   const settings = ingestSettings(config);
   const signer =
@@ -125,6 +139,7 @@ run('ingest', async () => {
       log: camLog,
       workerId,
       ...(signer ? { signer } : {}),
+      ...(plateReader ? { plateReader, plateOptions: { maxFrames: config.DETECTOR_PLATE_FRAMES } } : {}),
     });
     const supervisor = new CameraSupervisor({
       ...settings,
@@ -142,6 +157,8 @@ run('ingest', async () => {
     const r = running.get(cameraId);
     running.delete(cameraId);
     await r?.supervisor.stop();
+    // Flags already seen still become evidence and jobs (the outbox closes after the cameras).
+    await r?.pipeline.drain();
   };
 
   // Cameras are shared between every ingest process through Redis leases (pipeline/camera-leases.ts).
@@ -197,6 +214,7 @@ run('ingest', async () => {
           fpsReceived: s.fps,
           inferenceMs: pipeline.inferenceMs === null ? null : Math.round(pipeline.inferenceMs * 10) / 10,
           violationsFlagged: pipeline.flagged,
+          ...(plateReader ? { plateAttempts: pipeline.plateAttempts, platesRead: pipeline.platesRead } : {}),
           workerId,
           updatedAt: now,
         };

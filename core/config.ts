@@ -51,6 +51,8 @@ export const ENV_SCHEMA = z.strictObject({
   DETECTOR_CUDA_DEVICE: int(0, 64).default(0),
   DETECTOR_THREADS: int(1, 64).default(1),
   DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.2),
+  DETECTOR_PLATES: z.enum(['on', 'off']).default('on'),
+  DETECTOR_PLATE_FRAMES: int(1, 16).default(4),
 
   EVIDENCE_DIR: z.string().min(1).optional(),
   EVIDENCE_SIGNING_KEY_PATH: z.string().min(1).optional(),
@@ -210,6 +212,8 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   DETECTOR_PROVIDER: 'cpu or cuda (falls back to cpu with a logged warning)',
   DETECTOR_CUDA_DEVICE: 'CUDA device id',
   DETECTOR_THREADS: 'onnxruntime intra-op threads',
+  DETECTOR_PLATES: "on: read each flagged vehicle's plate (PP-OCR worker thread); off: review reads it",
+  DETECTOR_PLATE_FRAMES: 'frames of a flagged vehicle read for the plate consensus',
   DETECTOR_SCORE_THRESHOLD:
     'lowest detection score reported (tracking uses weak detections to keep ids; each scene sets its own threshold for starting a track)',
   EVIDENCE_DIR: 'content-addressed evidence store (default DATA_DIR/evidence)',

@@ -20,6 +20,9 @@ export interface CameraStatus {
   /** Mean detector time per frame over the last minute, ms (pre-processing, inference, post-processing). */
   inferenceMs: number | null;
   violationsFlagged: number;
+  /** Flags whose plate was read, and those of them with a consensus plate (absent: no reader). */
+  plateAttempts?: number | undefined;
+  platesRead?: number | undefined;
   workerId: string;
   updatedAt: number;
 }

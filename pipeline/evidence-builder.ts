@@ -4,6 +4,7 @@ import { cropVehicle, renderStill, type StillHighlight } from '../violations/evi
 import type { EvidenceStore } from '../violations/evidence-store.js';
 import type { SceneConfig } from '../violations/scene-config.js';
 import type { EvidenceRef, RecordViolationPayload } from './payloads.js';
+import { plateManifest, type TrackPlate } from './plate-evidence.js';
 
 export interface CameraRef {
   id: number;
@@ -37,6 +38,8 @@ export async function buildEvidence(opts: {
   store: EvidenceStore;
   workerId: string;
   signer?: EvidenceSigner;
+  /** The track's plate (reads on several frames and their consensus), when a reader is configured. */
+  plate?: TrackPlate;
 }): Promise<RecordViolationPayload> {
   const { flag, camera, scene, store } = opts;
   const caption = {
@@ -54,6 +57,9 @@ export async function buildEvidence(opts: {
   const atStill = flag.stills.find((s) => s.role === 'at') ?? flag.stills[0];
   const crop = atStill ? await cropVehicle(atStill) : undefined;
   if (crop) evidence.push({ kind: 'vehicle_crop', ...(await store.put(crop, 'image/jpeg')) });
+  if (opts.plate?.crop) {
+    evidence.push({ kind: 'plate_crop', ...(await store.put(opts.plate.crop, 'image/jpeg')) });
+  }
 
   // Through JSON once, so what is signed is exactly what is stored (no undefined, no NaN).
   const manifest = JSON.parse(
@@ -67,6 +73,7 @@ export async function buildEvidence(opts: {
       sceneConfigVersion: opts.sceneConfigVersion,
       models: flag.models,
       details: flag.details,
+      ...(opts.plate ? { plate: plateManifest(opts.plate) } : {}),
       stills: flag.stills.map((s) => ({
         role: s.role,
         capturedAt: new Date(s.frame.capturedAt).toISOString(),

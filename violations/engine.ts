@@ -56,6 +56,11 @@ export interface Flag {
   details: Record<string, unknown>;
   trajectory: TrackPoint[];
   stills: StillRef[];
+  /**
+   * Every buffered frame in which the vehicle was seen, oldest first, with its box: what plate reading
+   * draws on (several frames per track, so one misread does not decide the plate).
+   */
+  sightings: StillRef[];
   models: { name: string; version: string }[];
 }
 
@@ -204,6 +209,11 @@ export class ViolationEngine {
     if (before) stills.push({ role: 'before', frame: before, box: boxAt(before) });
     if (at) stills.push({ role: 'at', frame: at, box: boxAt(at) });
     stills.push({ role: 'after', frame: after, box: boxAt(after) });
+    const sightings: StillRef[] = [];
+    for (const f of this.frames) {
+      const box = boxAt(f);
+      if (box) sightings.push({ role: f.capturedAt < hit.at ? 'before' : 'after', frame: f, box });
+    }
     return {
       ruleCode: hit.ruleCode,
       trackKey: `${track.firstSeenAt.toString(36)}-${track.id}`,
@@ -213,6 +223,7 @@ export class ViolationEngine {
       details: hit.details,
       trajectory: track.history.map((h) => ({ ...h })),
       stills,
+      sightings,
       models,
     };
   }

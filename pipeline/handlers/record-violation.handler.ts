@@ -3,10 +3,12 @@ import type { Database } from '../../db/database.js';
 import { inTransaction } from '../../db/database.js';
 import { appendAudit } from '../../db/repositories/audit.repository.js';
 import { addAsset } from '../../db/repositories/evidence.repository.js';
+import { addPlateRead } from '../../db/repositories/plate-read.repository.js';
 import { recordViolation } from '../../db/repositories/violation.repository.js';
 import type { JsonObject } from '../../db/schema.js';
 import type { EvidenceStore } from '../../violations/evidence-store.js';
 import type { RecordViolationPayload } from '../payloads.js';
+import { plateFromManifest } from '../plate-from-manifest.js';
 
 export interface RecordViolationResult {
   violationId: number;
@@ -22,6 +24,9 @@ export interface RecordViolationResult {
 export function recordViolationHandler(deps: { db: Database['db']; store: EvidenceStore; log: Logger }) {
   return async (p: RecordViolationPayload): Promise<RecordViolationResult> => {
     for (const asset of p.evidence) await deps.store.verify(asset);
+    // The plate travels in the signed manifest, not in the job (Redis keeps job data in clear text).
+    const manifestRef = p.evidence.find((e) => e.kind === 'manifest');
+    const plate = manifestRef ? plateFromManifest(await deps.store.read(manifestRef.storageUri)) : undefined;
     const result = await inTransaction(deps.db, async (trx) => {
       const { id, created } = await recordViolation(trx, {
         cameraId: p.cameraId,
@@ -30,7 +35,10 @@ export function recordViolationHandler(deps: { db: Database['db']; store: Eviden
         observedAt: new Date(p.observedAt),
         vehicleClass: p.vehicleClass,
         sceneConfigVersion: p.sceneConfigVersion,
-        details: p.details as JsonObject,
+        details: (plate ? { ...p.details, plateConsensus: plate.summary } : p.details) as JsonObject,
+        ...(plate?.text
+          ? { plate: plate.text, plateColor: plate.colour, plateConfidence: plate.confidence }
+          : {}),
       });
       for (const asset of p.evidence) {
         await addAsset(trx, {
@@ -41,6 +49,21 @@ export function recordViolationHandler(deps: { db: Database['db']; store: Eviden
           sizeBytes: asset.sizeBytes,
           storageUri: asset.storageUri,
         });
+      }
+      if (created && plate) {
+        for (const read of plate.reads) {
+          await addPlateRead(trx, {
+            violationId: id,
+            cameraId: p.cameraId,
+            trackKey: p.trackKey,
+            plate: read.text,
+            confidence: read.confidence,
+            modelName: plate.model.name,
+            modelVersion: plate.model.version,
+            readAt: read.capturedAt,
+            details: { box: read.box, valid: read.valid },
+          });
+        }
       }
       if (created) {
         await appendAudit(trx, {

@@ -154,6 +154,7 @@ describe.skipIf(!clipPresent)('frame to violation row', () => {
     for (const [i, data] of frames.entries()) {
       await pipeline.onFrame({ capturedAt: t0 + i * (1000 / FPS), width: W, height: H, data });
     }
+    await pipeline.drain();
     expect(pipeline.processed).toBe(frames.length);
     expect(sent.map((p) => Math.round((Date.parse(p.observedAt) - t0) / 1000))).toEqual([16, 26]);
 

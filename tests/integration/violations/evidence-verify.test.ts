@@ -58,6 +58,7 @@ beforeAll(async () => {
       { role: 'at', frame: frame(t0 + 1000, 80), box },
       { role: 'after', frame: frame(t0 + 2000, 150), box: undefined },
     ],
+    sightings: [],
     models: [{ name: 'nanodet-coco', version: '1' }],
   };
   payload = await buildEvidence({
