@@ -91,10 +91,15 @@ export function nextEvent<T>(
   });
 }
 
-export async function until(predicate: () => boolean, ms: number, what: string): Promise<void> {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+  intervalMs = 20,
+): Promise<void> {
   const end = Date.now() + ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
