@@ -127,6 +127,13 @@ export function openDatabaseByUrl(url: string, poolMax: number, options: OpenByU
     // An idle connection died (server restart, network). The pool replaces it on next use.
     log?.warn({ err: errorMessage(err) }, 'idle database connection failed');
   });
+  // A connection in use can die too: between two statements of a transaction the server's "terminating
+  // connection" (57P01, a restart) arrives as an 'error' event on the client, which would otherwise crash
+  // the process. The statement that follows fails instead (the job is retried), and the pool drops the
+  // dead client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err: errorMessage(err) }, 'database connection failed in use'));
+  });
   const db = new Kysely<DB>({
     dialect: new PostgresDialect({ pool }),
     log: (event) => {
