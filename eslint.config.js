@@ -27,6 +27,7 @@ export default tseslint.config(
       'ingest/**/*.ts',
       'detector/**/*.ts',
       'violations/**/*.ts',
+      'fines/**/*.ts',
       'pipeline/**/*.ts',
       'apps/**/*.ts',
     ],

@@ -9,7 +9,11 @@ import { buildOpenApi } from './openapi.js';
 import { RouteTable } from './route-table.js';
 import { registerAdminRoutes } from './routes/admin.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
+import { registerCaseRoutes } from './routes/case.routes.js';
+import { registerPublicRoutes } from './routes/public.routes.js';
 import { registerReviewRoutes } from './routes/review.routes.js';
+import { registerSceneRoutes } from './routes/scene.routes.js';
+import { registerSignalRoutes } from './routes/signal.routes.js';
 import { registerSystemRoutes } from './routes/system.routes.js';
 import { registerViolationRoutes } from './routes/violation.routes.js';
 import type { ApiServices } from './services/types.js';
@@ -42,7 +46,11 @@ export function createApp(opts: AppOptions): { app: Express; routes: RouteTable 
   registerAuthRoutes(routes, services, { cookieSecure: opts.cookieSecure ?? 'auto' });
   registerViolationRoutes(routes, services);
   registerReviewRoutes(routes, services);
+  registerCaseRoutes(routes, services);
   registerAdminRoutes(routes, services);
+  registerPublicRoutes(routes, services);
+  registerSceneRoutes(routes, services);
+  registerSignalRoutes(routes, services);
 
   let openApi: unknown;
   routes.add(

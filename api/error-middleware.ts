@@ -26,6 +26,9 @@ export function errorMiddleware(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (isAppError(err)) {
       if (err.status >= 500) log.error({ err: errorMessage(err), path: req.path }, 'request failed');
+      const retryAfter = err.details?.['retryAfterSeconds'];
+      if (err.code === 'rate_limited' && typeof retryAfter === 'number')
+        res.setHeader('Retry-After', String(retryAfter));
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
       return;
     }

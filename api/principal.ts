@@ -3,7 +3,8 @@
  * attaches to a request. No I/O here.
  */
 
-export const ROLES = ['reviewer', 'supervisor', 'operator', 'admin'] as const;
+/** `signal_controller`: a machine client, an intersection's signal controller posting phase changes. */
+export const ROLES = ['reviewer', 'supervisor', 'operator', 'admin', 'signal_controller'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**

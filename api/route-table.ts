@@ -23,7 +23,10 @@ export interface RouteSpec {
   response?: { status: number; description: string; schema?: z.ZodType; contentType?: string };
   /** Statuses a caller should expect beyond 400/401/403 (e.g. 404, 409), for the OpenAPI document. */
   errors?: readonly number[];
-  /** false exempts a state-changing route from the CSRF check (the login only: it has no session yet). */
+  /**
+   * false exempts a state-changing route from the CSRF check: the login (it has no session yet) and the
+   * anonymous citizen routes (they act on no session).
+   */
   csrf?: boolean;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { openCaseAnswer } from './case-schemas.js';
 import { ROLES } from './principal.js';
 import { compactPlate, REJECT_REASON_CODES } from './services/review-policy.js';
 
@@ -237,8 +238,26 @@ export const decisionAnswer = z.object({
     required: z.boolean(),
     reasons: z.array(z.enum(['plate_corrected', 'low_confidence', 'confidence_unknown', 'escalated'])),
   }),
+  case: openCaseAnswer.nullable().describe('the fine case opened on approval (null when not approved)'),
 });
 
 export const rejectReasonsAnswer = z.object({
   items: z.array(z.object({ code: z.string(), vi: z.string(), en: z.string() })),
+});
+
+export const evidenceCheckAnswer = z.object({
+  ok: z.boolean().describe('every check passed'),
+  checkedAt: isoTime,
+  manifestSha256: z.string(),
+  signature: z.object({
+    ok: z.boolean(),
+    pinned: z.boolean().describe('checked against the deployment key, not only the key in the manifest'),
+    keyId: z.string().optional(),
+    reason: z.string().optional(),
+  }),
+  files: z.array(
+    z.object({ kind: z.string(), sha256: z.string(), ok: z.boolean(), reason: z.string().optional() }),
+  ),
+  clip: z.record(z.string(), z.unknown()).optional(),
+  problems: z.array(z.string()).describe('every fault, one line each'),
 });

@@ -2,6 +2,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Database } from '../db/database.js';
 import { generatePassword, hashPassword } from '../api/security/password.js';
 import { upsertCameraByCode } from '../db/repositories/camera.repository.js';
+import { upsertPoliceUnit, type PoliceUnit } from '../db/repositories/police-unit.repository.js';
+import {
+  upsertVehicleRegistration,
+  type VehicleRegistrationInput,
+} from '../db/repositories/vehicle-registration.repository.js';
 import { addSceneConfigVersion, latestSceneConfig } from '../db/repositories/scene-config.repository.js';
 import {
   createUser,
@@ -93,6 +98,7 @@ export async function seedDemoCameras(
       lon: place.lon,
       rtspUrl: url,
       enabled: true,
+      unit: DEMO_UNIT.code,
     });
     const scene = demoScene(i);
     const latest = await latestSceneConfig(database.db, camera.id);
@@ -134,4 +140,63 @@ export async function seedDemoUsers(database: Database): Promise<{ username: str
     out.push({ username, password });
   }
   return out;
+}
+
+/** The demo's police unit: it detects and resolves the demo cameras' cases (a fictional address and phone). */
+export const DEMO_UNIT: PoliceUnit = {
+  code: 'CSGT-TN',
+  name: 'Phòng Cảnh sát giao thông Công an tỉnh Thái Nguyên (demo)',
+  address: 'Số 1 Đường Demo, TP Thái Nguyên',
+  phone: '0208 000 0000',
+};
+
+/**
+ * Fictional registrations for the demo's local vehicle registry (the stand-in for the national one):
+ * invented names and addresses, no real person. Plates the demo's cameras may read are not known in
+ * advance; approve a violation with one of these plates (or correct the plate to one) to issue a notice.
+ */
+export const DEMO_REGISTRATIONS: readonly VehicleRegistrationInput[] = [
+  {
+    plate: '20A12345',
+    vehicleClass: 'car',
+    ownerName: 'Nguyễn Văn Demo',
+    ownerAddress: 'Số 10 Phố Thử Nghiệm, phường Mẫu, TP Thái Nguyên',
+    make: 'Demo Sedan',
+    colour: 'Trắng',
+    registeredOn: '2023-05-12',
+  },
+  {
+    plate: '20A67890',
+    vehicleClass: 'car',
+    ownerKind: 'organisation',
+    ownerName: 'Công ty TNHH Vận tải Demo',
+    ownerAddress: 'Lô 5 Khu công nghiệp Mẫu, TP Thái Nguyên',
+    make: 'Demo Van',
+    colour: 'Bạc',
+    registeredOn: '2022-11-02',
+  },
+  {
+    plate: '30A12345',
+    vehicleClass: 'car',
+    ownerName: 'Trần Thị Thử',
+    ownerAddress: 'Số 3 Ngõ Ví Dụ, quận Mẫu, Hà Nội',
+    make: 'Demo Hatchback',
+    colour: 'Đỏ',
+    registeredOn: '2021-08-20',
+  },
+  {
+    plate: '20B112345',
+    vehicleClass: 'motorbike',
+    ownerName: 'Lê Văn Mẫu',
+    ownerAddress: 'Xóm Demo, xã Thử, tỉnh Thái Nguyên',
+    make: 'Demo Scooter',
+    colour: 'Đen',
+    registeredOn: '2024-02-01',
+  },
+];
+
+/** The demo unit and the fictional vehicle registrations (idempotent). */
+export async function seedDemoRegistry(database: Database): Promise<void> {
+  await upsertPoliceUnit(database.db, DEMO_UNIT);
+  for (const r of DEMO_REGISTRATIONS) await upsertVehicleRegistration(database.db, r);
 }

@@ -18,7 +18,7 @@ import { listCameras, setCameraEnabled } from '../db/repositories/camera.reposit
 import { ensureSimClip, startSimulatedFleet } from '../ingest/sim/simulated-fleet.js';
 import { createRedis, waitForRedis } from '../pipeline/redis.js';
 import { boot, run } from './boot.js';
-import { seedDemoCameras, seedDemoUsers } from './demo-seed.js';
+import { seedDemoCameras, seedDemoRegistry, seedDemoUsers } from './demo-seed.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const step = (n: number, total: number, text: string) =>
@@ -86,6 +86,7 @@ run('demo', async () => {
     await migrateToLatest(database.db, log);
     const seeded = await seedDemoCameras(database, fleet.urls);
     demoUsers = await seedDemoUsers(database);
+    await seedDemoRegistry(database);
     const keep = new Set(seeded.map((c) => c.code));
     for (const camera of await listCameras(database.db)) {
       if (/^TN-\d{3}$/.test(camera.code) && !keep.has(camera.code) && camera.enabled) {

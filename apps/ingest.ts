@@ -2,7 +2,10 @@
  * Ingest role: reads its cameras over RTSP, detects, tracks, judges and stores evidence; hands flagged
  * violations to the queue and publishes each camera's live state.
  */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { AppError, errorMessage } from '../core/errors.js';
 import { openDatabase } from '../db/database.js';
 import { listCamerasWithStreamUrls, type CameraWithStreamUrl } from '../db/repositories/camera.repository.js';
@@ -11,13 +14,16 @@ import { createDetector } from '../detector/detector.js';
 import { createPlateReader, type PlateReader } from '../detector/plates/plate-reader.js';
 import { SelfHealingDetector } from '../detector/self-healing-detector.js';
 import { CameraSupervisor, ingestSettings } from '../ingest/camera-supervisor.js';
+import { ClipBuffer, processClipDir, sweepDeadClipDirs } from '../ingest/clip-buffer.js';
 import { CameraLeases } from '../pipeline/camera-leases.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
+import { SnapshotPublisher } from '../pipeline/camera-snapshot.js';
 import { publishCameraStatuses, type CameraStatus } from '../pipeline/camera-status.js';
 import { Outbox } from '../pipeline/outbox.js';
 import type { RecordViolationPayload } from '../pipeline/payloads.js';
 import { Producer } from '../pipeline/producer.js';
 import { assertNoEviction, createRedis, waitForRedis } from '../pipeline/redis.js';
+import { followExternalSignals, SignalFeedReader } from '../pipeline/signal-feed.js';
 import { loadEvidenceSigner } from '../violations/evidence-signature.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
 import { parseSceneConfig, type SceneConfig } from '../violations/scene-config.js';
@@ -82,6 +88,8 @@ run('ingest', async () => {
         scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
         // Each camera has at most one frame in flight (newest wins upstream), so this never rejects.
         maxQueue: Math.max(2, config.INGEST_CAPACITY),
+        // DETECTOR_BATCH_MAX > 1: frames of different cameras share one session call (batch collector).
+        batch: { maxBatch: config.DETECTOR_BATCH_MAX, maxWaitMs: config.DETECTOR_BATCH_WAIT_MS },
         log: log.child({ module: 'detector' }),
       }),
     log.child({ module: 'detector' }),
@@ -123,12 +131,40 @@ run('ingest', async () => {
     log.warn('no evidence signing key: manifests are hashed but not signed');
   } else log.info({ keyId: signer.keyId }, 'evidence manifests are signed');
 
-  const running = new Map<string, { entry: Entry; supervisor: CameraSupervisor; pipeline: CameraPipeline }>();
+  // Each camera's rolling recording (its own H.264, copied into ~1 s segments) for the violation clips,
+  // in a folder of this process; folders left by dead processes of this host go first.
+  const swept = await sweepDeadClipDirs(config.clipBufferDir, os.hostname());
+  if (swept.length > 0) log.info({ folders: swept }, 'removed the recordings of dead ingest processes');
+  const clipDir = processClipDir(config.clipBufferDir, os.hostname());
+  lifecycle.onClose('clip buffers', () => fs.rm(clipDir, { recursive: true, force: true }));
+
+  // Phase changes posted by signal controllers reach the cameras this process holds (pipeline/signal-feed.ts).
+  const signals = new SignalFeedReader({ redis, prefix: config.QUEUE_PREFIX, log });
+  signals.start();
+  lifecycle.onClose('signal feed', () => signals.stop());
+
+  const running = new Map<
+    string,
+    {
+      entry: Entry;
+      supervisor: CameraSupervisor;
+      pipeline: CameraPipeline;
+      clips: ClipBuffer;
+      unfollowSignals: () => void;
+    }
+  >();
   const startCamera = (cameraId: string) => {
     const entry = catalogue.get(cameraId);
     if (!entry) throw new Error(`camera ${cameraId} is not in the catalogue`);
     const { camera } = entry;
     const camLog = log.child({ camera: camera.code });
+    const clips = new ClipBuffer({
+      cameraId: camera.code,
+      dir: path.join(clipDir, `${camera.code}-${randomBytes(3).toString('hex')}`),
+      keepS: config.INGEST_CLIP_BUFFER_S,
+      ffmpegPath: config.FFMPEG_PATH,
+      log: camLog,
+    });
     const pipeline = new CameraPipeline({
       camera: { id: camera.id, code: camera.code, name: camera.name, location: camera.location },
       scene: entry.scene,
@@ -140,6 +176,14 @@ run('ingest', async () => {
       workerId,
       ...(signer ? { signer } : {}),
       ...(plateReader ? { plateReader, plateOptions: { maxFrames: config.DETECTOR_PLATE_FRAMES } } : {}),
+      clips,
+    });
+    // The scene editor's live picture: a JPEG in Redis every few seconds, only while someone asks.
+    const snapshots = new SnapshotPublisher({
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      cameraId: String(camera.id),
+      log: camLog,
     });
     const supervisor = new CameraSupervisor({
       ...settings,
@@ -147,16 +191,25 @@ run('ingest', async () => {
       url: camera.rtspUrl!,
       ffmpegPath: config.FFMPEG_PATH,
       log: camLog,
-      onFrame: (frame) => pipeline.onFrame(frame),
+      recorder: clips,
+      onFrame: (frame) => {
+        snapshots.offer(frame);
+        return pipeline.onFrame(frame);
+      },
     });
-    running.set(cameraId, { entry, supervisor, pipeline });
+    const unfollowSignals = followExternalSignals(signals, entry.scene, pipeline.engine.signals, camLog);
+    running.set(cameraId, { entry, supervisor, pipeline, clips, unfollowSignals });
     supervisor.start();
     camLog.info({ sceneVersion: entry.version }, 'camera started');
   };
   const stopCamera = async (cameraId: string) => {
     const r = running.get(cameraId);
     running.delete(cameraId);
+    r?.unfollowSignals();
     await r?.supervisor.stop();
+    // No more recording: pending clips are cut from what is on disk (partial when the act was too
+    // recent), then the camera's folder goes.
+    await r?.clips.close();
     // Flags already seen still become evidence and jobs (the outbox closes after the cameras).
     await r?.pipeline.drain();
   };
@@ -209,11 +262,17 @@ run('ingest', async () => {
           lastFrameAt: s.lastFrameAt,
           framesReceived: s.framesReceived,
           framesProcessed: pipeline.processed,
-          framesDropped: s.framesDropped,
+          framesDropped: s.framesDropped + pipeline.detectorDropped,
           restarts: s.restarts,
           fpsReceived: s.fps,
           inferenceMs: pipeline.inferenceMs === null ? null : Math.round(pipeline.inferenceMs * 10) / 10,
           violationsFlagged: pipeline.flagged,
+          detector: {
+            model: detector.modelName,
+            provider: detector.provider,
+            requestedProvider: config.DETECTOR_PROVIDER,
+            maxBatch: detector.maxBatch,
+          },
           ...(plateReader ? { plateAttempts: pipeline.plateAttempts, platesRead: pipeline.platesRead } : {}),
           workerId,
           updatedAt: now,
@@ -232,6 +291,7 @@ run('ingest', async () => {
       capacity: config.INGEST_CAPACITY,
       model: detector.modelName,
       provider: detector.provider,
+      maxBatch: detector.maxBatch,
     },
     'ingest ready',
   );

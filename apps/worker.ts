@@ -1,7 +1,10 @@
 /**
- * Worker role: takes jobs from the BullMQ queues and records violations in PostgreSQL.
+ * Worker role: takes jobs from the BullMQ queues and records violations in PostgreSQL; runs the fine
+ * cases' deadline sweep.
  */
 import { openDatabase } from '../db/database.js';
+import { createCaseService } from '../fines/case.service.js';
+import { startDeadlineSweeper } from '../fines/deadline-sweeper.js';
 import { recordViolationHandler } from '../pipeline/handlers/record-violation.handler.js';
 import { JobName } from '../pipeline/queues.js';
 import { assertNoEviction, createRedis, waitForRedis } from '../pipeline/redis.js';
@@ -31,5 +34,9 @@ run('worker', async () => {
   lifecycle.onClose('workers', async () => {
     await Promise.all(workers.map((w) => w.close()));
   });
+  // Fine cases: escalations, overdue payments and the limitation, on a timer (no queue payload involved).
+  const cases = createCaseService(database.db);
+  const sweeper = startDeadlineSweeper({ run: () => cases.runDeadlines('system:worker'), log });
+  lifecycle.onClose('case deadline sweep', () => sweeper.stop());
   log.info({ queues: workers.map((w) => w.name) }, 'worker ready');
 });

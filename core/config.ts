@@ -42,21 +42,26 @@ export const ENV_SCHEMA = z.strictObject({
   INGEST_CAPACITY: int(1, 10_000).default(64),
   INGEST_LEASE_MS: int(3_000, 120_000).default(15_000),
   INGEST_DECODE: z.enum(['all', 'keyframes', 'reduced']).default('all'),
+  INGEST_CLIP_BUFFER_S: int(8, 600).default(20),
+  INGEST_CLIP_DIR: z.string().min(1).optional(),
 
   WORKER_CONCURRENCY: int(1, 256).default(4),
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
 
   DETECTOR_MODEL: z.string().min(1).default('nanodet-coco'),
-  DETECTOR_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  DETECTOR_PROVIDER: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
   DETECTOR_CUDA_DEVICE: int(0, 64).default(0),
   DETECTOR_THREADS: int(1, 64).default(1),
   DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.2),
+  DETECTOR_BATCH_MAX: int(1, 64).default(1),
+  DETECTOR_BATCH_WAIT_MS: int(0, 1000).default(20),
   DETECTOR_PLATES: z.enum(['on', 'off']).default('on'),
   DETECTOR_PLATE_FRAMES: int(1, 16).default(4),
 
   EVIDENCE_DIR: z.string().min(1).optional(),
   EVIDENCE_SIGNING_KEY_PATH: z.string().min(1).optional(),
   EVIDENCE_SIGNING_KEY: z.string().min(40).optional(),
+  EVIDENCE_PUBLIC_KEY_PATH: z.string().min(1).optional(),
   EVIDENCE_SIGNING_KEY_ID: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,64}$/)
@@ -65,7 +70,7 @@ export const ENV_SCHEMA = z.strictObject({
   API_TOKENS: z
     .string()
     .regex(
-      /^(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,}(,(reviewer|supervisor|operator|admin):[A-Za-z0-9_\-.]{16,})*$/,
+      /^(reviewer|supervisor|operator|admin|signal_controller):[A-Za-z0-9_\-.]{16,}(,(reviewer|supervisor|operator|admin|signal_controller):[A-Za-z0-9_\-.]{16,})*$/,
       {
         message: 'expected role:token pairs (token of 16+ characters), comma-separated',
       },
@@ -79,6 +84,14 @@ export const ENV_SCHEMA = z.strictObject({
   AUTH_COOKIE_SECURE: z.enum(['auto', 'always']).default('auto'),
   REVIEW_LEASE_MINUTES: int(1, 8 * 60).default(10),
   REVIEW_SECOND_REVIEW_CONFIDENCE: num(0, 1).default(0.9),
+
+  PUBLIC_LOOKUP_SECRET: z.string().min(32).optional(),
+  PUBLIC_POW_BITS: int(1, 32).default(17),
+  PUBLIC_POW_TTL_SECONDS: int(30, 3600).default(300),
+  PUBLIC_LOOKUP_PER_MINUTE: int(1, 1_000_000).default(6),
+  PUBLIC_LOOKUP_BURST: int(1, 1_000_000).default(12),
+  PUBLIC_LOOKUP_MIN_MS: int(0, 5000).default(30),
+  PUBLIC_MEDIA_URL_TTL_SECONDS: int(60, 86_400).default(900),
 
   SIM_CAMERAS: int(0, 1000).default(4),
   SIM_RTSP_PORT: int(1, 65535).default(8554),
@@ -94,6 +107,8 @@ export type Config = Readonly<
     /** Absolute data directory. */
     dataDir: string;
     evidenceDir: string;
+    /** Where ingest keeps each camera's rolling recording (INGEST_CLIP_DIR, default DATA_DIR/clip-buffer). */
+    clipBufferDir: string;
     /** True when no DATABASE_URL is given and the embedded PostgreSQL (PGlite) serves. */
     embeddedDb: boolean;
   }
@@ -106,6 +121,7 @@ const OWNED_PREFIXES = [
   'API_',
   'AUTH_',
   'REVIEW_',
+  'PUBLIC_',
   'INGEST_',
   'DETECTOR_',
   'EVIDENCE_',
@@ -151,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     ...raw,
     dataDir,
     evidenceDir: path.resolve(cwd, raw.EVIDENCE_DIR ?? path.join(dataDir, 'evidence')),
+    clipBufferDir: path.resolve(cwd, raw.INGEST_CLIP_DIR ?? path.join(dataDir, 'clip-buffer')),
     embeddedDb: raw.DATABASE_URL === undefined,
   });
 }
@@ -206,12 +223,21 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   INGEST_LEASE_MS: "camera lease length: a dead worker's cameras move to others within about this long",
   INGEST_DECODE:
     'which frames ffmpeg decodes: all (every frame), keyframes (-skip_frame nokey: much cheaper; the analysed fps becomes min(INGEST_FPS, keyframe rate), so 1 with a 1 s keyframe interval) or reduced (every frame, one thread, no deblocking: cheaper, slightly softer frames)',
+  INGEST_CLIP_BUFFER_S:
+    "seconds of each camera's compressed stream kept on disk (copied, not decoded) for the violation clips (3 s either side of the act)",
+  INGEST_CLIP_DIR:
+    "where the cameras' rolling recordings live (default DATA_DIR/clip-buffer; a local disk, not shared)",
   WORKER_CONCURRENCY: 'jobs one worker process handles at once',
   WORKER_LOCK_MS: 'job lock: a job whose worker died is retried after about this long',
   DETECTOR_MODEL: 'model name under models/',
-  DETECTOR_PROVIDER: 'cpu or cuda (falls back to cpu with a logged warning)',
+  DETECTOR_PROVIDER:
+    'cpu, cuda or tensorrt (tensorrt falls back to cuda, cuda to cpu, each with a logged warning; the provider in use is on /metrics and the monitoring page)',
   DETECTOR_CUDA_DEVICE: 'CUDA device id',
   DETECTOR_THREADS: 'onnxruntime intra-op threads',
+  DETECTOR_BATCH_MAX:
+    'most frames, from different cameras, run in one batched inference call; 1 = no batching (the measured CPU default: batching does not pay on CPU, see docs/PERFORMANCE.md; try 8-16 on a GPU)',
+  DETECTOR_BATCH_WAIT_MS:
+    'longest a frame waits for its batch to fill before the batch runs anyway (only with DETECTOR_BATCH_MAX > 1)',
   DETECTOR_PLATES: "on: read each flagged vehicle's plate (PP-OCR worker thread); off: review reads it",
   DETECTOR_PLATE_FRAMES: 'frames of a flagged vehicle read for the plate consensus',
   DETECTOR_SCORE_THRESHOLD:
@@ -219,6 +245,8 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   EVIDENCE_DIR: 'content-addressed evidence store (default DATA_DIR/evidence)',
   EVIDENCE_SIGNING_KEY_PATH: 'Ed25519 private key (PKCS#8 PEM file) that signs evidence manifests',
   EVIDENCE_SIGNING_KEY: 'the same key in base64, instead of a file (secret)',
+  EVIDENCE_PUBLIC_KEY_PATH:
+    'PEM public key the API checks evidence signatures against (the API never needs the private key)',
   EVIDENCE_SIGNING_KEY_ID: 'key id written beside each signature (default: derived from the public key)',
   API_TOKENS: 'bearer tokens for API clients as role:token pairs, comma-separated (secret)',
   AUTH_SESSION_IDLE_MINUTES: 'a staff session unused this long ends',
@@ -230,6 +258,17 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   REVIEW_LEASE_MINUTES: 'how long a claim holds a review case before another reviewer may take it',
   REVIEW_SECOND_REVIEW_CONFIDENCE:
     'plate reads below this confidence need a supervisor second review when approved (corrected plates always do)',
+  PUBLIC_LOOKUP_SECRET:
+    'key (32+ characters) that signs proof-of-work challenges and encrypts public media links, the same on every API process; required in production (secret)',
+  PUBLIC_POW_BITS:
+    'leading zero bits of SHA-256 a citizen lookup must find (about 2^bits hashes in the browser); production refuses fewer than 14',
+  PUBLIC_POW_TTL_SECONDS: 'how long a proof-of-work challenge may be used (once)',
+  PUBLIC_LOOKUP_PER_MINUTE:
+    'citizen lookups one client (IP address, IPv6 /64) may make per minute, sustained',
+  PUBLIC_LOOKUP_BURST: 'citizen lookups one client may make at once before the per-minute rate applies',
+  PUBLIC_LOOKUP_MIN_MS:
+    'every citizen lookup answers after at least this long, found or not, so timing does not tell whether a plate is known',
+  PUBLIC_MEDIA_URL_TTL_SECONDS: 'how long a thumbnail or owner evidence link stays valid',
   SIM_CAMERAS: 'simulated cameras the demo serves over RTSP',
   SIM_RTSP_PORT: 'port of the simulated cameras RTSP server',
   SIM_CLIP: 'H.264 clip the simulated cameras loop (default: generated)',

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'rate_limited'
+  | 'challenge_failed'
   | 'dependency_down'
   | 'config_invalid'
   | 'model_invalid'
@@ -21,6 +23,10 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  /** Too many requests from one client: the answer carries Retry-After. */
+  rate_limited: 429,
+  /** A public request's proof of work is missing, expired, already used or wrong: get a new challenge. */
+  challenge_failed: 400,
   dependency_down: 503,
   config_invalid: 500,
   model_invalid: 500,

@@ -46,8 +46,8 @@ export const streamRestarts = new client.Counter({
 });
 export const inferenceSeconds = new client.Histogram({
   name: 'detector_inference_seconds',
-  help: 'Detector time per frame (pre-processing, inference, post-processing)',
-  labelNames: ['camera', 'model'] as const,
+  help: 'Detector time per frame (pre-processing, inference, post-processing; with batching, the wait for the batch too)',
+  labelNames: ['camera', 'model', 'provider'] as const,
   buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
   registers: [cameraRegistry],
 });

@@ -82,10 +82,36 @@ export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 export const REVIEW_STAGES = ['first', 'second'] as const;
 export type ReviewStage = (typeof REVIEW_STAGES)[number];
 
-export const NOTICE_STATES = ['draft', 'issued', 'delivered', 'paid', 'overdue', 'cancelled'] as const;
+/** The states of a fine case (the notice table); fines/case-machine.ts holds the transitions. */
+export const NOTICE_STATES = [
+  'draft', // opened on approval with its sanction; the owner is not notified yet
+  'issued', // the notice was sent to the registered owner
+  'delivered', // the notice is known to have reached them
+  'escalated', // 20 days after the notice without a response: registration/inspection agencies warned
+  'responded', // the owner or driver came forward: the violator is identified
+  'decided', // violation record and sanction decision made; payment due within 10 days
+  'overdue', // the payment deadline passed: late interest accrues
+  'paid', // paid in full, with any late interest
+  'cancelled', // withdrawn, with a reason
+  'expired', // the one-year limitation passed before a decision
+] as const;
 export type NoticeState = (typeof NOTICE_STATES)[number];
 
-export const USER_ROLES = ['reviewer', 'supervisor', 'operator', 'admin'] as const;
+export const OFFENDER_KINDS = ['individual', 'organisation'] as const;
+export type OffenderKind = (typeof OFFENDER_KINDS)[number];
+
+export const PAYMENT_METHODS = [
+  'bank_transfer',
+  'national_portal',
+  'vnetraffic',
+  'cash',
+  'card',
+  'postal',
+] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+/** `signal_controller`: a machine client (an intersection's signal controller) posting phase changes. */
+export const USER_ROLES = ['reviewer', 'supervisor', 'operator', 'admin', 'signal_controller'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
 /** The vehicle classes the sanction table distinguishes: Decree 168 Art 6 (cars) and Art 7 (motorbikes). */
@@ -257,6 +283,8 @@ export interface SanctionRuleTable {
   /** True for rows whose amounts are carried over without verification against the text in force. */
   provisional: Generated<boolean>;
   note: string | null;
+  /** The behaviour in Vietnamese, for notices and the public listing. */
+  description_vi: string | null;
   created_at: CreatedAt;
 }
 
@@ -279,8 +307,71 @@ export interface NoticeTable {
   paid_at: NullableTimestamp;
   cancelled_at: NullableTimestamp;
   cancel_reason: string | null;
+  /** The range of the sanction rule (doubled for an organisation); null on notices made before cases. */
+  fine_min_vnd: number | null;
+  fine_max_vnd: number | null;
+  /** Copied from the sanction rule: amounts not verified against the text in force. */
+  provisional: Generated<boolean>;
+  /** Set when the notice is issued, from the registry (never the owner's identity). */
+  offender_kind: OffenderKind | null;
+  /** Why the decided fine differs from the default (the midpoint). */
+  fine_reason: string | null;
+  escalated_at: NullableTimestamp;
+  responded_at: NullableTimestamp;
+  decided_at: NullableTimestamp;
+  decision_number: string | null;
+  expired_at: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** A payment towards a decided fine; immutable. */
+export interface PaymentTable {
+  id: Id;
+  notice_id: number;
+  amount_vnd: number;
+  /** The part that paid the fine itself, and the part that paid late interest. */
+  principal_vnd: number;
+  interest_vnd: number;
+  days_late: number;
+  method: PaymentMethod;
+  reference: string;
+  paid_at: Timestamp;
+  recorded_by: string;
+  created_at: CreatedAt;
+}
+
+/** The demo's local vehicle registry. Personal data: read only through the audited registry adapter. */
+export interface VehicleRegistrationTable {
+  id: Id;
+  plate: string;
+  vehicle_class: SanctionVehicleClass;
+  owner_kind: Generated<OffenderKind>;
+  owner_name: string;
+  owner_address: string;
+  make: string | null;
+  colour: string | null;
+  /** date as 'YYYY-MM-DD': the repository selects it with to_char (pg would make a local-midnight Date). */
+  registered_on: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** The police unit that resolves the cases of its cameras (camera.unit). */
+export interface PoliceUnitTable {
+  code: string;
+  name: string;
+  address: string;
+  phone: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** Days off besides weekends, for deadlines in working days. */
+export interface PublicHolidayTable {
+  /** date as 'YYYY-MM-DD': the repository selects it with to_char (pg would make a local-midnight Date). */
+  day: ColumnType<string, string, string>;
+  name: string;
 }
 
 /** Append-only; id, at, prev_hash and hash are assigned by the audit_log_chain trigger. */
@@ -303,6 +394,17 @@ export interface AuditLogHeadTable {
   last_hash: GeneratedAlways<string>;
 }
 
+/** A phase change posted by an intersection's signal controller (append-only). */
+export interface SignalPhaseReportTable {
+  id: Id;
+  intersection_id: string;
+  signal_group: string;
+  phase: string;
+  controller_at: Timestamp;
+  received_at: CreatedAt;
+  received_by: string;
+}
+
 export interface DB {
   camera: CameraTable;
   scene_config: SceneConfigTable;
@@ -319,6 +421,11 @@ export interface DB {
   user_session: UserSessionTable;
   api_token: ApiTokenTable;
   review_claim: ReviewClaimTable;
+  payment: PaymentTable;
+  vehicle_registration: VehicleRegistrationTable;
+  police_unit: PoliceUnitTable;
+  public_holiday: PublicHolidayTable;
+  signal_phase_report: SignalPhaseReportTable;
 }
 
 export type CameraRow = Selectable<CameraTable>;
@@ -335,4 +442,7 @@ export type AuditLogRow = Selectable<AuditLogTable>;
 export type UserSessionRow = Selectable<UserSessionTable>;
 export type ApiTokenRow = Selectable<ApiTokenTable>;
 export type ReviewClaimRow = Selectable<ReviewClaimTable>;
+export type PaymentRow = Selectable<PaymentTable>;
+export type VehicleRegistrationRow = Selectable<VehicleRegistrationTable>;
+export type PoliceUnitRow = Selectable<PoliceUnitTable>;
 export type NewViolationRow = Insertable<ViolationTable>;

@@ -13,12 +13,13 @@ import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { logger as rootLogger } from '../core/logger.js';
-import type { Detection, DetectionTimings, EngineOptions } from './detection-engine.js';
-import type { ParentMessage, SerializedError, WorkerMessage } from './detector-protocol.js';
+import type { BatchTimings, Detection, DetectionTimings, EngineOptions } from './detection-engine.js';
+import type { FrameMessage, ParentMessage, SerializedError, WorkerMessage } from './detector-protocol.js';
 import type { ExecutionProvider } from './model-registry.js';
 import type { Frame } from './preprocess.js';
+import { BatchingDetector } from './batching-detector.js';
 
-export type { Detection, DetectionTimings } from './detection-engine.js';
+export type { BatchTimings, Detection, DetectionTimings } from './detection-engine.js';
 export type { Frame } from './preprocess.js';
 export { DEFAULT_CLASSES, COCO_LABELS } from './coco-labels.js';
 
@@ -38,6 +39,12 @@ export interface DetectorOptions {
   classes?: readonly string[];
   /** Frames allowed to wait behind the one in flight (default 2). */
   maxQueue?: number;
+  /**
+   * Batched inference across cameras: frames from different cameras are gathered for up to `maxWaitMs`
+   * or until `maxBatch` are waiting, then run in one session call (detector/batch-collector.ts).
+   * Absent or maxBatch 1: one frame per call, as before.
+   */
+  batch?: { maxBatch: number; maxWaitMs: number };
   log?: Logger;
 }
 
@@ -51,8 +58,21 @@ export interface Detector {
   readonly pending: number;
   /** Timings of the last frame, measured inside the worker. */
   readonly lastTimings: DetectionTimings | undefined;
-  detect(frame: Frame): Promise<Detection[]>;
+  /** Most frames run in one session call (1 unless batching is on and the model takes batches). */
+  readonly maxBatch: number;
+  /**
+   * Detections of one frame. `source` (a camera code) lets a batching detector share the batch fairly
+   * between cameras; others ignore it.
+   */
+  detect(frame: Frame, source?: string): Promise<Detection[]>;
   close(): Promise<void>;
+}
+
+/** A detector that can also take several frames in one call (each frame answered on its own). */
+export interface BatchDetector extends Detector {
+  /** Per frame, in order: its detections, or the error that frame alone met. */
+  detectBatch(frames: readonly Frame[]): Promise<(Detection[] | AppError)[]>;
+  readonly lastBatchTimings: BatchTimings | undefined;
 }
 
 /** The registry of this checkout: <root>/models beside <root>/detector (or <root>/dist/detector). */
@@ -70,16 +90,45 @@ export function detectorOptionsFromConfig(config: Config, modelsDir = DEFAULT_MO
     cudaDevice: config.DETECTOR_CUDA_DEVICE,
     threads: config.DETECTOR_THREADS,
     scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
+    batch: { maxBatch: config.DETECTOR_BATCH_MAX, maxWaitMs: config.DETECTOR_BATCH_WAIT_MS },
   };
 }
 
+/** One message to the worker (a frame or a batch) waiting for its answer. */
 interface Request {
   id: number;
-  width: number;
-  height: number;
-  buffer: ArrayBuffer;
-  resolve: (d: Detection[]) => void;
+  frames: number;
+  message: ParentMessage;
+  transfer: ArrayBuffer[];
+  answer: (m: Extract<WorkerMessage, { id: number }>) => void;
   reject: (e: Error) => void;
+  /** Resolves once answered or rejected (shutdown waits for the one in flight). */
+  settled: Promise<void>;
+}
+
+function frameError(frame: Frame): AppError | undefined {
+  const { width, height, data } = frame;
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 1 ||
+    height < 1 ||
+    data.length !== width * height * 3
+  ) {
+    return new AppError(
+      'bad_request',
+      `frame must be RGB24 of width × height × 3 bytes (got ${width}×${height}, ${data.length} bytes)`,
+      { permanent: true },
+    );
+  }
+  return undefined;
+}
+
+/** A copy of the caller's frame in a buffer of its own, which is what we transfer to the worker. */
+function copyFrame(frame: Frame): FrameMessage {
+  const buffer = new ArrayBuffer(frame.data.length);
+  new Uint8Array(buffer).set(frame.data);
+  return { width: frame.width, height: frame.height, buffer };
 }
 
 function revive(e: SerializedError): AppError {
@@ -110,11 +159,13 @@ function workerEntry(): { entry: string | URL; eval: boolean } {
   return { entry: code, eval: true };
 }
 
-class WorkerDetector implements Detector {
+class WorkerDetector implements BatchDetector {
   model: { name: string; version: string } = { name: '', version: '' };
   modelName = '';
   provider: ExecutionProvider = 'cpu';
+  maxBatch = 1;
   lastTimings: DetectionTimings | undefined;
+  lastBatchTimings: BatchTimings | undefined;
   private readonly queue: Request[] = [];
   private inFlight: Request | undefined;
   private nextId = 1;
@@ -139,8 +190,9 @@ class WorkerDetector implements Detector {
     });
   }
 
+  /** Frames accepted and not yet answered. */
   get pending(): number {
-    return this.queue.length + (this.inFlight ? 1 : 0);
+    return this.queue.reduce((n, r) => n + r.frames, 0) + (this.inFlight?.frames ?? 0);
   }
 
   ready(): Promise<void> {
@@ -150,11 +202,13 @@ class WorkerDetector implements Detector {
           this.model = Object.freeze({ ...m.model });
           this.modelName = `${m.model.name}/${m.model.version}`;
           this.provider = m.provider;
+          this.maxBatch = m.maxBatch;
           this.log.info(
             {
               model: `${m.model.name}/${m.model.version}`,
               provider: m.provider,
               fallbackReason: m.fallbackReason,
+              maxBatch: m.maxBatch,
               loadMs: Math.round(m.loadMs),
               warmUpMs: Math.round(m.warmUpMs),
             },
@@ -185,34 +239,93 @@ class WorkerDetector implements Detector {
   detect(frame: Frame): Promise<Detection[]> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new AppError('dependency_down', 'detector is closed'));
-    const { width, height, data } = frame;
-    if (
-      !Number.isInteger(width) ||
-      !Number.isInteger(height) ||
-      width < 1 ||
-      height < 1 ||
-      data.length !== width * height * 3
-    ) {
-      return Promise.reject(
-        new AppError(
-          'bad_request',
-          `frame must be RGB24 of width × height × 3 bytes (got ${width}×${height}, ${data.length} bytes)`,
-          {
-            permanent: true,
-          },
-        ),
-      );
-    }
+    const bad = frameError(frame);
+    if (bad) return Promise.reject(bad);
     if (this.pending > this.maxQueue) {
       return Promise.reject(
         new AppError('dependency_down', `detector queue is full (${this.pending} frames pending)`),
       );
     }
     // Copy now: the caller may reuse its buffer, and the copy is what we transfer to the worker.
-    const buffer = new ArrayBuffer(data.length);
-    new Uint8Array(buffer).set(data);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, width, height, buffer, resolve, reject });
+    const f = copyFrame(frame);
+    return this.enqueue<Detection[]>({ type: 'detect', id: 0, ...f }, [f.buffer], 1, (m, resolve, reject) => {
+      if (m.type === 'result') {
+        this.lastTimings = m.timings;
+        resolve(m.detections);
+      } else if (m.type === 'error') reject(revive(m.error));
+      else reject(new AppError('internal', `detector worker answered a frame with ${m.type}`));
+    });
+  }
+
+  /**
+   * Several frames in one message and one session call in the worker. A frame of the wrong size gets
+   * its own error here and is not sent; the caller (the batch collector) bounds how many frames wait,
+   * so no queue limit applies.
+   */
+  detectBatch(frames: readonly Frame[]): Promise<(Detection[] | AppError)[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new AppError('dependency_down', 'detector is closed'));
+    const out: (Detection[] | AppError | undefined)[] = frames.map(frameError);
+    const sent: number[] = [];
+    const messages: FrameMessage[] = [];
+    for (const [k, frame] of frames.entries()) {
+      if (out[k]) continue;
+      sent.push(k);
+      messages.push(copyFrame(frame));
+    }
+    if (messages.length === 0) return Promise.resolve(out as AppError[]);
+    return this.enqueue<(Detection[] | AppError)[]>(
+      { type: 'detect-batch', id: 0, frames: messages },
+      messages.map((m) => m.buffer),
+      messages.length,
+      (m, resolve, reject) => {
+        if (m.type === 'batch-result' && m.results.length === sent.length) {
+          this.lastBatchTimings = m.timings;
+          m.results.forEach((r, j) => (out[sent[j]!] = 'error' in r ? revive(r.error) : r.detections));
+          resolve(out as (Detection[] | AppError)[]);
+        } else if (m.type === 'error') reject(revive(m.error));
+        else reject(new AppError('internal', `detector worker answered a batch with ${m.type}`));
+      },
+    );
+  }
+
+  private enqueue<T>(
+    message: Exclude<ParentMessage, { type: 'close' }>,
+    transfer: ArrayBuffer[],
+    frames: number,
+    onAnswer: (
+      m: Extract<WorkerMessage, { id: number }>,
+      resolve: (v: T) => void,
+      reject: (e: Error) => void,
+    ) => void,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settle: () => void = () => undefined;
+      const settled = new Promise<void>((r) => (settle = r));
+      const id = this.nextId++;
+      this.queue.push({
+        id,
+        frames,
+        message: { ...message, id },
+        transfer,
+        answer: (m) =>
+          onAnswer(
+            m,
+            (v) => {
+              settle();
+              resolve(v);
+            },
+            (e) => {
+              settle();
+              reject(e);
+            },
+          ),
+        reject: (e) => {
+          settle();
+          reject(e);
+        },
+        settled,
+      });
       this.dispatch();
     });
   }
@@ -222,30 +335,18 @@ class WorkerDetector implements Detector {
     const next = this.queue.shift();
     if (!next) return;
     this.inFlight = next;
-    const msg: ParentMessage = {
-      type: 'detect',
-      id: next.id,
-      width: next.width,
-      height: next.height,
-      buffer: next.buffer,
-    };
-    this.worker.postMessage(msg, [next.buffer]);
+    this.worker.postMessage(next.message, next.transfer);
   }
 
   private onMessage(m: WorkerMessage): void {
-    if (m.type !== 'result' && m.type !== 'error') return;
+    if (m.type !== 'result' && m.type !== 'error' && m.type !== 'batch-result') return;
     const req = this.inFlight;
     if (!req || req.id !== m.id) {
       this.log.error({ id: m.id }, 'detector worker answered a frame that is not in flight');
       return;
     }
     this.inFlight = undefined;
-    if (m.type === 'result') {
-      this.lastTimings = m.timings;
-      req.resolve(m.detections);
-    } else {
-      req.reject(revive(m.error));
-    }
+    req.answer(m);
     this.dispatch();
   }
 
@@ -272,21 +373,7 @@ class WorkerDetector implements Detector {
   private async shutdown(): Promise<void> {
     const closed = new AppError('dependency_down', 'detector is closed');
     for (const r of this.queue.splice(0)) r.reject(closed);
-    if (this.inFlight && !this.failure) {
-      const last = this.inFlight;
-      await new Promise<void>((resolve) => {
-        const done = () => resolve();
-        const { resolve: res, reject: rej } = last;
-        last.resolve = (d) => {
-          res(d);
-          done();
-        };
-        last.reject = (e) => {
-          rej(e);
-          done();
-        };
-      });
-    }
+    if (this.inFlight && !this.failure) await this.inFlight.settled;
     if (!this.failure) this.worker.postMessage({ type: 'close' } satisfies ParentMessage);
     const timer = setTimeout(() => void this.worker.terminate(), 5_000);
     await this.exited;
@@ -307,6 +394,7 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     ...(options.scoreThreshold === undefined ? {} : { scoreThreshold: options.scoreThreshold }),
     ...(options.nmsIou === undefined ? {} : { nmsIou: options.nmsIou }),
     ...(options.classes === undefined ? {} : { classes: [...options.classes] }),
+    ...(options.batch === undefined ? {} : { maxBatch: options.batch.maxBatch }),
   };
   const worker = new Worker(entry, { workerData: engineOptions, eval: isEval });
   const detector = new WorkerDetector(worker, log, options.maxQueue ?? 2);
@@ -316,5 +404,12 @@ export async function createDetector(options: DetectorOptions): Promise<Detector
     await detector.abort();
     throw err;
   }
-  return detector;
+  if (!options.batch || options.batch.maxBatch <= 1) return detector;
+  return new BatchingDetector(detector, {
+    maxBatch: options.batch.maxBatch,
+    maxWaitMs: options.batch.maxWaitMs,
+    // As many frames may wait as the single-frame path allows, and at least two batches' worth.
+    maxQueue: Math.max(options.maxQueue ?? 2, 2 * options.batch.maxBatch),
+    log,
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * Worker thread that owns one DetectionEngine (and so the onnxruntime session): frames come in as
- * transferred ArrayBuffers, detections go back. One frame at a time; the parent keeps the queue.
+ * transferred ArrayBuffers, detections go back. One frame (or one batch of frames) at a time; the parent
+ * keeps the queue.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isAppError, errorMessage } from '../core/errors.js';
@@ -30,6 +31,7 @@ try {
     ...(created.fallbackReason === undefined ? {} : { fallbackReason: created.fallbackReason }),
     loadMs: created.loadMs,
     warmUpMs: created.warmUpMs,
+    maxBatch: engine.maxBatch,
   });
 } catch (err) {
   post({ type: 'init-error', error: serialize(err) });
@@ -56,6 +58,21 @@ async function handle(msg: ParentMessage): Promise<void> {
     return;
   }
   try {
+    if (msg.type === 'detect-batch') {
+      const frames = msg.frames.map((f) => ({
+        data: new Uint8Array(f.buffer),
+        width: f.width,
+        height: f.height,
+      }));
+      const { results, timings } = await engine.detectBatch(frames);
+      post({
+        type: 'batch-result',
+        id: msg.id,
+        results: results.map((r) => ('error' in r ? { error: serialize(r.error) } : r)),
+        timings,
+      });
+      return;
+    }
     const frame = { data: new Uint8Array(msg.buffer), width: msg.width, height: msg.height };
     const { detections, timings } = await engine.detect(frame);
     post({ type: 'result', id: msg.id, detections, timings });

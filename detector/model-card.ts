@@ -387,17 +387,76 @@ export const TEXT_RECOGNITION_CARD_SCHEMA = z.strictObject({
   }),
 });
 
+/**
+ * Whole-plate CTC recogniser trained by the project (vn-plate-ocr): a plate crop of one or two rows,
+ * stretched to a fixed grey input, → per-time-step class probabilities; a row-break class separates
+ * the rows of a two-row plate. The card also records how it was trained (data, seed, command).
+ */
+export const PLATE_RECOGNITION_CARD_SCHEMA = z.strictObject({
+  ...OCR_COMMON,
+  task: z.literal('plate-recognition'),
+  training: z.strictObject({
+    data: z.string().min(1),
+    seed: z.number().int(),
+    samples: positiveInt,
+    epochs: positiveInt,
+    syntheticValidation: z.strictObject({
+      samples: positiveInt,
+      exact: z.number().min(0).max(1),
+      compact: z.number().min(0).max(1),
+    }),
+    command: z.string().min(1),
+  }),
+  input: z.strictObject({
+    name: z.string().min(1),
+    shape: z.tuple([DIM, z.literal(1), positiveInt, positiveInt]),
+    layout: z.literal('NCHW'),
+    dtype: z.literal('float32'),
+    /** BT.601 luma of the RGB crop (detector/plates/image.ts toGray). */
+    pixelFormat: z.literal('GRAY'),
+    normalisation: z.strictObject({
+      mean: z.tuple([z.number()]),
+      std: z.tuple([z.number().positive()]),
+      note: z.string().optional(),
+    }),
+    /** The whole crop resized to the input size, aspect ratio not kept (resizeRgb). */
+    resize: z.literal('stretch'),
+    warmUpShape: z.tuple([z.literal(1), z.literal(1), positiveInt, positiveInt]),
+  }),
+  output: z.strictObject({
+    format: z.literal('ctc'),
+    description: z.string().min(1),
+    tensor: OCR_TENSOR,
+    blankIndex: z.number().int().min(0),
+    softmaxApplied: z.literal(true),
+    /** The charset character that separates the rows of a two-row plate. */
+    rowBreak: z.string().length(1),
+  }),
+  charset: z.strictObject({
+    file: z.string().regex(/^[^/\\]+\.txt$/, 'a file name in the version folder'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
+    size: positiveInt,
+    spaceAppended: z.literal(false),
+  }),
+  thresholds: z.strictObject({
+    /** Default: a reading whose confidence is below this is reported for review. */
+    confidence: probability,
+  }),
+});
+
 export const OCR_MODEL_CARD_SCHEMA = z.discriminatedUnion('task', [
   TEXT_DETECTION_CARD_SCHEMA,
   TEXT_RECOGNITION_CARD_SCHEMA,
+  PLATE_RECOGNITION_CARD_SCHEMA,
 ]);
 
 export type TextDetectionCard = z.output<typeof TEXT_DETECTION_CARD_SCHEMA>;
 export type TextRecognitionCard = z.output<typeof TEXT_RECOGNITION_CARD_SCHEMA>;
+export type PlateRecognitionCard = z.output<typeof PLATE_RECOGNITION_CARD_SCHEMA>;
 export type OcrModelCard = z.output<typeof OCR_MODEL_CARD_SCHEMA>;
 
 /** Classes of a recognition card's output: blank, the charset, and the space when appended. */
-export function recognitionClasses(card: TextRecognitionCard): number {
+export function recognitionClasses(card: TextRecognitionCard | PlateRecognitionCard): number {
   return 1 + card.charset.size + (card.charset.spaceAppended ? 1 : 0);
 }
 
@@ -422,6 +481,16 @@ export function parseOcrModelCard(json: unknown, where: string): OcrModelCard {
     if (card.output.tensor.shape.length !== 4 || card.output.tensor.shape[1] !== 1) {
       problems.push(`output.tensor ${card.output.tensor.name}: a probability map is [N,1,H,W]`);
     }
+  } else if (card.task === 'plate-recognition') {
+    const shape = card.output.tensor.shape;
+    const classes = recognitionClasses(card);
+    if (shape.length !== 3 || shape[2] !== classes) {
+      problems.push(
+        `output.tensor ${card.output.tensor.name}: shape [${shape.join(',')}] should be [N,T,${classes}] ` +
+          `(blank + ${card.charset.size} characters)`,
+      );
+    }
+    if (card.output.blankIndex >= classes) problems.push('output.blankIndex lies outside the classes');
   } else {
     if (h !== card.input.height)
       problems.push(`input.height ${card.input.height} differs from input.shape[2]`);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { ModelCard, OcrModelCard, TextRecognitionCard } from './model-card.js';
+import type { ModelCard, OcrModelCard, PlateRecognitionCard, TextRecognitionCard } from './model-card.js';
 import {
   checkFileSha256,
   checkSessionAgainstCard,
@@ -19,7 +19,14 @@ import {
   parseOcrModelCard,
 } from './model-card.js';
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
+
+/** The providers tried, in order, when `wanted` is asked for: each failure falls back to the next. */
+export function providerChain(wanted: ExecutionProvider): ExecutionProvider[] {
+  if (wanted === 'tensorrt') return ['tensorrt', 'cuda', 'cpu'];
+  if (wanted === 'cuda') return ['cuda', 'cpu'];
+  return ['cpu'];
+}
 
 export interface LoadModelOptions {
   modelsDir: string;
@@ -41,7 +48,7 @@ export interface LoadedModel {
   file: string;
   /** The provider actually in use. */
   provider: ExecutionProvider;
-  /** Why CUDA was asked for and CPU is used. */
+  /** Why the provider asked for could not be used (each provider tried, with its error). */
   fallbackReason?: string;
   loadMs: number;
   warmUpMs: number;
@@ -111,18 +118,66 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function sessionOptions(
+/**
+ * Session options for one provider. TensorRT lists CUDA after it, so the nodes TensorRT does not take
+ * run on CUDA rather than the CPU; onnxruntime always appends its CPU provider for the rest.
+ */
+export function sessionOptions(
   provider: ExecutionProvider,
   threads: number,
   cudaDevice: number,
 ): ort.InferenceSession.SessionOptions {
+  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+    provider === 'tensorrt'
+      ? [
+          { name: 'tensorrt', deviceId: cudaDevice },
+          { name: 'cuda', deviceId: cudaDevice },
+        ]
+      : provider === 'cuda'
+        ? [{ name: 'cuda', deviceId: cudaDevice }]
+        : ['cpu'];
   return {
-    executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: cudaDevice }] : ['cpu'],
+    executionProviders,
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   };
+}
+
+/**
+ * A session on the best provider of providerChain(wanted) that loads: each one that fails is logged
+ * (warn, with its reason) and the next is tried; the CPU is last, and its failure is the model's fault.
+ */
+export async function createSession(
+  bytes: Uint8Array,
+  file: string,
+  model: string,
+  options: Pick<LoadModelOptions, 'provider' | 'threads' | 'cudaDevice' | 'log'>,
+): Promise<{ session: ort.InferenceSession; provider: ExecutionProvider; fallbackReason?: string }> {
+  const threads = options.threads ?? 1;
+  const cudaDevice = options.cudaDevice ?? 0;
+  const chain = providerChain(options.provider ?? 'cpu');
+  const reasons: string[] = [];
+  for (const [k, provider] of chain.entries()) {
+    try {
+      const session = await ort.InferenceSession.create(bytes, sessionOptions(provider, threads, cudaDevice));
+      return {
+        session,
+        provider,
+        ...(reasons.length === 0 ? {} : { fallbackReason: reasons.join('; ') }),
+      };
+    } catch (err) {
+      if (provider === 'cpu') throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(err)}`, err);
+      const next = chain[k + 1]!;
+      reasons.push(`${provider}: ${errorMessage(err)}`);
+      options.log?.warn(
+        { model, provider, cudaDevice, fallback: next, reason: errorMessage(err) },
+        `${provider === 'tensorrt' ? 'TensorRT' : 'CUDA'} execution provider unavailable; falling back to ${next === 'cpu' ? 'CPU' : 'CUDA'}`,
+      );
+    }
+  }
+  throw new Error('unreachable: the provider chain ends with the CPU');
 }
 
 export async function loadModel(options: LoadModelOptions): Promise<LoadedModel> {
@@ -147,29 +202,12 @@ export async function loadModel(options: LoadModelOptions): Promise<LoadedModel>
   checkSha256(card, sha256(bytes), file);
 
   const threads = options.threads ?? 1;
-  const wanted = options.provider ?? 'cpu';
-  let provider: ExecutionProvider = wanted;
-  let fallbackReason: string | undefined;
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(
-      bytes,
-      sessionOptions(wanted, threads, options.cudaDevice ?? 0),
-    );
-  } catch (err) {
-    if (wanted !== 'cuda') throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(err)}`, err);
-    fallbackReason = errorMessage(err);
-    options.log?.warn(
-      { model: `${card.name}/${card.version}`, cudaDevice: options.cudaDevice ?? 0, reason: fallbackReason },
-      'CUDA execution provider unavailable; falling back to CPU',
-    );
-    provider = 'cpu';
-    try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions('cpu', threads, 0));
-    } catch (cpuErr) {
-      throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(cpuErr)}`, cpuErr);
-    }
-  }
+  const { session, provider, fallbackReason } = await createSession(
+    bytes,
+    file,
+    `${card.name}/${card.version}`,
+    options,
+  );
   try {
     checkSessionAgainstCard(card, session, file);
   } catch (err) {
@@ -218,7 +256,7 @@ export interface LoadedOcrModel<C extends OcrModelCard = OcrModelCard> {
   session: ort.InferenceSession;
   dir: string;
   file: string;
-  /** Recognition cards: the characters of classes 1..n (the space last when the card appends it). */
+  /** Recognition cards (text and plate): the characters of classes 1..n (the space last when appended). */
   charset: string[] | undefined;
   provider: ExecutionProvider;
   fallbackReason?: string;
@@ -238,7 +276,10 @@ export async function readOcrModelCard(dir: string): Promise<OcrModelCard> {
 }
 
 /** A recognition card's character set: one character per line, checked against the card. */
-export async function readCharset(dir: string, card: TextRecognitionCard): Promise<string[]> {
+export async function readCharset(
+  dir: string,
+  card: TextRecognitionCard | PlateRecognitionCard,
+): Promise<string[]> {
   const file = path.join(dir, card.charset.file);
   let bytes: Buffer;
   try {
@@ -254,6 +295,9 @@ export async function readCharset(dir: string, card: TextRecognitionCard): Promi
   if (chars.length !== card.charset.size) {
     throw invalid(`character set ${file} has ${chars.length} lines, card says ${card.charset.size}`);
   }
+  if (card.task === 'plate-recognition' && !chars.includes(card.output.rowBreak)) {
+    throw invalid(`character set ${file} lacks the row break '${card.output.rowBreak}' its card names`);
+  }
   return card.charset.spaceAppended ? [...chars, ' '] : chars;
 }
 
@@ -266,7 +310,7 @@ export async function loadOcrModel(options: LoadModelOptions): Promise<LoadedOcr
       `model card in ${dir} names ${card.name}/${card.version}; the folder is ${options.name}/${version}`,
     );
   }
-  const charset = card.task === 'text-recognition' ? await readCharset(dir, card) : undefined;
+  const charset = card.task === 'text-detection' ? undefined : await readCharset(dir, card);
   const file = path.join(dir, card.file);
   let bytes: Buffer;
   try {
@@ -280,29 +324,12 @@ export async function loadOcrModel(options: LoadModelOptions): Promise<LoadedOcr
   checkFileSha256(card.sha256, sha256(bytes), file);
 
   const threads = options.threads ?? 1;
-  const wanted = options.provider ?? 'cpu';
-  let provider: ExecutionProvider = wanted;
-  let fallbackReason: string | undefined;
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(
-      bytes,
-      sessionOptions(wanted, threads, options.cudaDevice ?? 0),
-    );
-  } catch (err) {
-    if (wanted !== 'cuda') throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(err)}`, err);
-    fallbackReason = errorMessage(err);
-    options.log?.warn(
-      { model: `${card.name}/${card.version}`, cudaDevice: options.cudaDevice ?? 0, reason: fallbackReason },
-      'CUDA execution provider unavailable; falling back to CPU',
-    );
-    provider = 'cpu';
-    try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions('cpu', threads, 0));
-    } catch (cpuErr) {
-      throw invalid(`onnxruntime cannot load ${file}: ${errorMessage(cpuErr)}`, cpuErr);
-    }
-  }
+  const { session, provider, fallbackReason } = await createSession(
+    bytes,
+    file,
+    `${card.name}/${card.version}`,
+    options,
+  );
   try {
     checkSessionAgainstOcrCard(card, session, file);
   } catch (err) {

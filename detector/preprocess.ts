@@ -130,9 +130,22 @@ export class Preprocessor {
   private x1 = new Int32Array(0);
   private wx = new Float32Array(0);
 
-  constructor(readonly spec: PreprocessSpec) {
+  /**
+   * `output`: where to write the model input, 3 × width × height floats; by default a buffer of its own.
+   * A batch passes each image's slice of one batch tensor, so N frames are written in place, no copy.
+   */
+  constructor(
+    readonly spec: PreprocessSpec,
+    output?: Float32Array,
+  ) {
     this.plane = spec.width * spec.height;
-    this.output = new Float32Array(3 * this.plane);
+    if (output && output.length !== 3 * this.plane) {
+      throw new AppError(
+        'internal',
+        `pre-processing output holds ${output.length} floats, the model input needs ${3 * this.plane}`,
+      );
+    }
+    this.output = output ?? new Float32Array(3 * this.plane);
     this.planeOf = spec.pixelFormat === 'RGB' ? [0, 1, 2] : [2, 1, 0];
     const k: number[] = [];
     const b: number[] = [];

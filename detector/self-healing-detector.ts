@@ -41,11 +41,20 @@ export class SelfHealingDetector {
     return this.current.provider;
   }
 
-  async detect(frame: Frame): Promise<Detection[]> {
+  get maxBatch(): number {
+    return this.current.maxBatch;
+  }
+
+  /** The detector in use now (replaced after a worker death). */
+  get detector(): Detector {
+    return this.current;
+  }
+
+  async detect(frame: Frame, source?: string): Promise<Detection[]> {
     if (this.replacing) throw new AppError('dependency_down', 'detector is restarting');
     const detector = this.current;
     try {
-      const detections = await detector.detect(frame);
+      const detections = await detector.detect(frame, source);
       this.failures = 0;
       return detections;
     } catch (err) {

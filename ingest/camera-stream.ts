@@ -21,6 +21,7 @@ import {
   type FfmpegProcess,
   type FfmpegReadOptions,
   type FfmpegStartHooks,
+  type SegmentOutput,
 } from './ffmpeg-adapter.js';
 import { FrameAssembler } from './frame-assembler.js';
 import { LatestSlot } from './latest-slot.js';
@@ -61,6 +62,8 @@ export interface CameraFramesOptions {
   stop?: StopOptions;
   /** Bound on stdout bytes held before ffmpeg announced the frame size. */
   maxHeldBytes?: number;
+  /** Also copy the compressed stream into segments (evidence clips); each closed one is reported. */
+  segments?: SegmentOutput & { onSegment: (line: string) => void };
   /** Test seam: how ffmpeg is started. */
   startProcess?: (opts: FfmpegReadOptions, hooks: FfmpegStartHooks) => Promise<FfmpegProcess>;
 }
@@ -162,6 +165,9 @@ export async function* cameraFrames(opts: CameraFramesOptions): AsyncGenerator<F
     });
 
   const onStderrLine = (raw: string) => {
+    // The segment muxer announces every file it opens (once a second): noise that would push the
+    // lines that explain a failure out of the tail.
+    if (raw.startsWith('[segment @') && raw.includes('] Opening ')) return;
     const line = scrubSecrets(raw, opts.url);
     if (line.trim() === '') return;
     tail.push(line);
@@ -206,8 +212,15 @@ export async function* cameraFrames(opts: CameraFramesOptions): AsyncGenerator<F
         width: opts.width,
         ioTimeoutMs: opts.ioTimeoutMs ?? 10_000,
         ffmpegPath: opts.ffmpegPath,
+        ...(opts.segments && {
+          segments: {
+            dir: opts.segments.dir,
+            segmentSeconds: opts.segments.segmentSeconds,
+            wrap: opts.segments.wrap,
+          },
+        }),
       },
-      { onStderrLine },
+      { onStderrLine, ...(opts.segments && { onSegmentLine: opts.segments.onSegment }) },
     );
   } catch (err) {
     throw fail(`cannot start ffmpeg: ${scrubSecrets(errorMessage(err), opts.url)}`, 'start_failed', {}, err);

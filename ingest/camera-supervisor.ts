@@ -21,7 +21,7 @@ import {
   type CameraFramesOptions,
   type Frame,
 } from './camera-stream.js';
-import { startFfmpeg, type DecodeMode } from './ffmpeg-adapter.js';
+import { startFfmpeg, type DecodeMode, type SegmentOutput } from './ffmpeg-adapter.js';
 import type { StopOptions } from './process-control.js';
 import { RateEstimator } from './rate-estimator.js';
 import { Watchdog } from './watchdog.js';
@@ -71,10 +71,27 @@ export interface CameraSupervisorOptions extends IngestSettings {
   ffmpegPath?: string;
   /** Grace periods for ending ffmpeg. */
   stop?: StopOptions;
+  /**
+   * Keeps the compressed stream beside the frames (evidence clips): asked for a fresh segment folder
+   * before each ffmpeg starts, told when it ends. Absent: frames only.
+   */
+  recorder?: StreamRecorder;
   /** Test seam: the frame source (default cameraFrames). */
   frameSource?: (opts: CameraFramesOptions) => AsyncIterable<Frame>;
   /** Test seam: jitter source. */
   random?: () => number;
+}
+
+/** Where one ffmpeg run writes its segments, and who hears about them (see ingest/clip-buffer.ts). */
+export interface SegmentSink {
+  output: SegmentOutput;
+  onSegment(line: string): void;
+  /** The ffmpeg run is over: no more segments will come from it. */
+  end(): void;
+}
+
+export interface StreamRecorder {
+  begin(): Promise<SegmentSink>;
 }
 
 export type CameraState = 'idle' | 'starting' | 'up' | 'down' | 'stopped';
@@ -325,6 +342,11 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
         ? {}
         : { startProcess: (readOpts, hooks) => startFfmpeg({ ...readOpts, decode }, hooks) };
     if (this.state !== 'down') this.setState('starting');
+    // A recorder that cannot prepare its folder costs the clips, never the frames.
+    const sink = await this.opts.recorder?.begin().catch((err: unknown) => {
+      this.log.warn({ err: errorMessage(err) }, 'stream recorder unavailable: no clips from this run');
+      return undefined;
+    });
     startWatchdog.arm();
     try {
       const frames = this.source({
@@ -338,6 +360,7 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
         ffmpegPath: this.opts.ffmpegPath,
         stop: this.opts.stop,
         ...startProcess,
+        ...(sink && { segments: { ...sink.output, onSegment: (line: string) => sink.onSegment(line) } }),
         onReceive: (frame) => {
           startWatchdog.disarm();
           watchdog.arm();
@@ -364,6 +387,7 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
       startWatchdog.disarm();
       watchdog.disarm();
       this.abortAttempt = undefined;
+      sink?.end();
     }
   }
 

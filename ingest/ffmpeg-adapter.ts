@@ -12,12 +12,16 @@
  * camera-stream.ts, under test.
  *
  * Output: raw `rgb24` frames on stdout, `width` wide and an even height that keeps the display aspect.
+ * Optionally (`segments`) a second output of the same process copies the compressed video, untouched, into
+ * short MPEG-TS segments on disk (one RTSP connection per camera, no re-encoding), listed on file
+ * descriptor 3 as each one closes; evidence clips are cut from them (clip-buffer.ts).
  * The height is known from the `Output #0 ... Video: rawvideo ..., WxH` line ffmpeg prints on stderr
  * (`OutputSizeParser`). It stays fixed for the life of the process: when the camera changes resolution
  * mid-stream, ffmpeg reconfigures its filters and (autoscale, on by default) scales to the size the
  * output was opened with, so frame boundaries never shift.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 
@@ -34,7 +38,23 @@ export interface FfmpegReadOptions {
   ffmpegPath?: string;
   /** Which frames the decoder decodes (default 'all'); see DecodeMode. */
   decode?: DecodeMode;
+  /** Also copy the compressed video into short segments (evidence clips); absent: frames only. */
+  segments?: SegmentOutput;
 }
+
+/**
+ * The second output: the camera's H.264 copied (`-c copy`) into MPEG-TS files of about `segmentSeconds`
+ * (cut at the next keyframe), named `seg-%03d.ts` in `dir` and reused round-robin after `wrap` files, so
+ * the disk a camera uses is bounded by construction. Each closed segment is announced on fd 3 as a CSV
+ * line `file,start,end` (stream seconds). MPEG-TS: every file is playable on its own, even after a kill.
+ */
+export interface SegmentOutput {
+  dir: string;
+  segmentSeconds: number;
+  wrap: number;
+}
+
+export const SEGMENT_PATTERN = 'seg-%03d.ts';
 
 /**
  * How much of the stream the decoder decodes (INGEST_DECODE). Decoding is most of ingest's CPU for
@@ -89,6 +109,8 @@ export interface FfmpegProcess {
 export interface FfmpegStartHooks {
   /** Every stderr line, as ffmpeg wrote it (it may contain the URL: scrub before logging). */
   onStderrLine: (line: string) => void;
+  /** With `segments`: each line of the segment list (`file,start,end`), as a segment closes. */
+  onSegmentLine?: (line: string) => void;
 }
 
 const RTSP = /^rtsps?:\/\//i;
@@ -108,6 +130,14 @@ function validate(opts: FfmpegReadOptions): void {
   }
   if (opts.url.length === 0 || opts.url.startsWith('-'))
     throw new RangeError('url must be a URL or a file path');
+  const seg = opts.segments;
+  if (seg) {
+    if (!path.isAbsolute(seg.dir)) throw new RangeError('segments.dir must be an absolute path');
+    if (!(seg.segmentSeconds > 0) || seg.segmentSeconds > 60)
+      throw new RangeError(`segments.segmentSeconds must be in (0, 60] (got ${seg.segmentSeconds})`);
+    if (!Number.isInteger(seg.wrap) || seg.wrap < 3 || seg.wrap > 1000)
+      throw new RangeError(`segments.wrap must be an integer in [3, 1000] (got ${seg.wrap})`);
+  }
 }
 
 /** Options placed before `-i`. */
@@ -174,15 +204,45 @@ function outputOptions(opts: FfmpegReadOptions): string[] {
   ];
 }
 
+/** The segment output's options: the first video stream copied as is, cut near every segmentSeconds. */
+function segmentOptions(seg: SegmentOutput): string[] {
+  return [
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-c',
+    'copy',
+    '-f',
+    'segment',
+    '-segment_format',
+    'mpegts',
+    '-segment_time',
+    String(seg.segmentSeconds),
+    '-segment_wrap',
+    String(seg.wrap),
+    '-segment_list',
+    'pipe:3',
+    '-segment_list_type',
+    'csv',
+  ];
+}
+
 /** The exact argument list startFfmpeg runs (without the binary). Pure: spawns nothing. */
 export function ffmpegReadArgs(opts: FfmpegReadOptions): string[] {
   validate(opts);
-  return ffmpeg()
+  const command = ffmpeg()
     .input(opts.url)
     .inputOptions(...inputOptions(opts))
     .output('pipe:1')
-    .outputOptions(...outputOptions(opts))
-    ._getArguments();
+    .outputOptions(...outputOptions(opts));
+  if (opts.segments) {
+    command
+      .output(path.join(opts.segments.dir, SEGMENT_PATTERN))
+      .outputOptions(...segmentOptions(opts.segments));
+  }
+  return command._getArguments();
 }
 
 /** The binary: the option, else $FFMPEG_PATH, else `ffmpeg` on PATH. */
@@ -200,7 +260,18 @@ const MAX_LINE = 4096;
 export function startFfmpeg(opts: FfmpegReadOptions, hooks: FfmpegStartHooks): Promise<FfmpegProcess> {
   const args = ffmpegReadArgs(opts);
   return new Promise<FfmpegProcess>((resolve, reject) => {
-    const child = spawn(ffmpegBinary(opts), args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    // fd 3 carries the segment list when there is a segment output.
+    const stdio: ('pipe' | 'ignore')[] = [
+      'pipe',
+      'pipe',
+      'pipe',
+      ...(opts.segments ? ['pipe' as const] : []),
+    ];
+    // stdin, stdout and stderr are pipes whatever the length of `stdio`.
+    const child = spawn(ffmpegBinary(opts), args, {
+      stdio,
+      windowsHide: true,
+    }) as ChildProcessWithoutNullStreams;
     let status: FfmpegExit | undefined;
     const exited = new Promise<FfmpegExit>((done) => {
       child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
@@ -225,6 +296,17 @@ export function startFfmpeg(opts: FfmpegReadOptions, hooks: FfmpegStartHooks): P
       if (partial) hooks.onStderrLine(partial);
       partial = '';
     });
+    const list = opts.segments ? (child.stdio[3] as Readable | null) : null;
+    if (list) {
+      let pending = '';
+      list.setEncoding('utf8');
+      list.on('data', (text: string) => {
+        const lines = (pending + text).split('\n');
+        pending = (lines.pop() ?? '').slice(-MAX_LINE);
+        for (const line of lines) if (line.trim()) hooks.onSegmentLine?.(line.trim());
+      });
+      list.on('error', () => undefined); // the exit is reported by `exited`
+    }
     // Writing 'q' to a process that just died raises EPIPE on stdin; the exit is reported anyway.
     child.stdin.on('error', () => undefined);
 
@@ -284,4 +366,101 @@ export class OutputSizeParser {
     }
     return this.found;
   }
+}
+
+/** The concat list file (ffmpeg's concat demuxer) naming `files`, quoted for it. */
+export function concatList(files: readonly string[]): string {
+  return files.map((f) => `file '${f.replaceAll("'", "'\\''")}'\n`).join('');
+}
+
+/**
+ * Arguments joining the segments named in `listFile` into one MP4, the video copied as is (no
+ * re-encoding: the clip is the camera's own H.264). The concat demuxer opens each segment on its own,
+ * so their restarting MPEG-TS continuity counters do not read as corruption. `+faststart`: the index
+ * first, so the clip plays while it downloads.
+ */
+export function concatSegmentsArgs(listFile: string, output: string): string[] {
+  return ffmpeg()
+    .input(listFile)
+    .inputOptions('-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'concat', '-safe', '0')
+    .output(output)
+    .outputOptions('-map', '0:v:0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '-y')
+    ._getArguments();
+}
+
+/** ffprobe beside the ffmpeg binary (same folder), else on PATH. */
+export function ffprobeBinary(ffmpegPath?: string): string {
+  const bin = ffmpegBinary({ ffmpegPath });
+  return bin.includes('/') ? path.join(path.dirname(bin), 'ffprobe') : 'ffprobe';
+}
+
+function runTool(bin: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      bin,
+      args,
+      { timeout: timeoutMs, maxBuffer: 1024 * 1024, windowsHide: true, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        if (err) {
+          const detail = String(stderr).trim().split('\n').slice(-3).join(' | ');
+          reject(new Error(`${path.basename(bin)} failed: ${detail || err.message}`, { cause: err }));
+        } else resolve(String(stdout));
+      },
+    );
+  });
+}
+
+/** Runs the concat of `listFile` into `output` (see concatSegmentsArgs). Rejects naming ffmpeg's error. */
+export async function concatSegments(
+  listFile: string,
+  output: string,
+  opts: { ffmpegPath?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  await runTool(ffmpegBinary(opts), concatSegmentsArgs(listFile, output), opts.timeoutMs ?? 30_000);
+}
+
+export interface ProbedVideo {
+  /** ffprobe's codec name of the first video stream ('h264'). */
+  codec: string;
+  /** Video packets counted by reading the whole file (one per frame for H.264 in MP4). */
+  frames: number;
+  durationS: number;
+  width: number;
+  height: number;
+}
+
+/** What ffprobe reads in a video file: codec, frames (counted), duration and size. */
+export async function probeVideo(
+  file: string,
+  opts: { ffmpegPath?: string; timeoutMs?: number } = {},
+): Promise<ProbedVideo> {
+  const out = await runTool(
+    ffprobeBinary(opts.ffmpegPath),
+    [
+      '-v',
+      'error',
+      '-count_packets',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,nb_read_packets,width,height:format=duration',
+      '-of',
+      'json',
+      file,
+    ],
+    opts.timeoutMs ?? 30_000,
+  );
+  const parsed = JSON.parse(out) as {
+    streams?: { codec_name?: string; nb_read_packets?: string; width?: number; height?: number }[];
+    format?: { duration?: string };
+  };
+  const s = parsed.streams?.[0];
+  if (!s?.codec_name) throw new Error(`ffprobe found no video stream in ${path.basename(file)}`);
+  return {
+    codec: s.codec_name,
+    frames: Number(s.nb_read_packets ?? 0),
+    durationS: Number(parsed.format?.duration ?? 0),
+    width: s.width ?? 0,
+    height: s.height ?? 0,
+  };
 }

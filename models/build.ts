@@ -26,6 +26,8 @@ export interface TfjsBuild {
   version: string;
   /** TF output → ONNX output, in the ONNX graph's order. */
   outputs: NameMapping[];
+  /** Symbolic batch dimension of the inputs and outputs (the graph then runs any batch size). */
+  dynamicBatch?: string;
 }
 
 /** Generated models. The source package and files come from each card's `source`. */
@@ -41,6 +43,8 @@ export const BUILDS: readonly TfjsBuild[] = [
       { tf: 'Identity_4:0', onnx: 'dist_stride16' },
       { tf: 'Identity_5:0', onnx: 'dist_stride32' },
     ],
+    // Batched inference across cameras (detector/batch-collector.ts) runs one session call for N frames.
+    dynamicBatch: 'N',
   },
 ];
 
@@ -102,6 +106,7 @@ export async function convertForCard(
   const source = `${card.source.package}@${card.source.version}/${card.source.files.find((f) => f.endsWith('.json'))}`;
   return convertTfjsModelFile(await sourceModelJson(card), {
     outputs: build.outputs,
+    ...(build.dynamicBatch === undefined ? {} : { dynamicBatch: build.dynamicBatch }),
     graphName: build.name,
     docString: `${card.name} ${card.version}, converted from ${source}.`,
     metadata: {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
 import { framesProcessed, inferenceSeconds, violationsFlagged } from '../core/metrics.js';
+import { isDrop } from '../detector/batch-collector.js';
 import {
   ViolationEngine,
   type Flag,
@@ -11,9 +12,16 @@ import {
 import type { EvidenceSigner } from '../violations/evidence-signature.js';
 import type { EvidenceStore } from '../violations/evidence-store.js';
 import type { SceneConfig } from '../violations/scene-config.js';
-import { buildEvidence, type CameraRef } from './evidence-builder.js';
+import {
+  buildEvidence,
+  renderEvidenceImages,
+  summariseFlag,
+  type CameraRef,
+  type EvidenceClip,
+  type FlagSummary,
+} from './evidence-builder.js';
 import type { Outbox } from './outbox.js';
-import type { RecordViolationPayload } from './payloads.js';
+import type { EvidenceRef, RecordViolationPayload } from './payloads.js';
 import {
   readTrackPlate,
   type TrackPlate,
@@ -23,11 +31,27 @@ import {
 
 export interface FrameDetector {
   readonly modelName: string;
-  detect(frame: { data: Buffer; width: number; height: number }): Promise<EngineDetection[]>;
+  /** The execution provider in use (cpu, cuda, tensorrt), for the metric label and the camera state. */
+  readonly provider?: string;
+  /** `source`: the camera code, so that a batching detector shares batches fairly between cameras. */
+  detect(frame: { data: Buffer; width: number; height: number }, source?: string): Promise<EngineDetection[]>;
 }
 
 /** Flags waiting for evidence beyond this are recorded without reading the plate (review reads it). */
 const PLATE_BACKLOG = 8;
+
+/** The camera's rolling recording (ingest/clip-buffer.ts): the clip of a span, or why there is none. */
+export interface ClipSource {
+  clip(fromMs: number, toMs: number): Promise<EvidenceClip>;
+}
+
+/**
+ * The clip spans at least this long before and after the act; the margin absorbs the gap between a
+ * frame's capture time (when it left the decoder) and its packets' arrival, which place the recording.
+ */
+export const CLIP_BEFORE_MS = 3000;
+export const CLIP_AFTER_MS = 3000;
+export const CLIP_MARGIN_MS = 500;
 
 /**
  * The chain for one camera, in one place: frame → detector → tracker and rules → evidence → queue.
@@ -41,6 +65,8 @@ export class CameraPipeline {
   readonly engine: ViolationEngine;
   processed = 0;
   flagged = 0;
+  /** Frames the detector's batch queue refused or replaced (back-pressure, not a failure). */
+  detectorDropped = 0;
   /** Mean detector time per frame, ms, weighted towards the last minute or so. */
   inferenceMs: number | null = null;
   /** Plates read with a usable consensus / flags whose plate was read. */
@@ -48,6 +74,8 @@ export class CameraPipeline {
   plateAttempts = 0;
   private evidenceChain: Promise<void> = Promise.resolve();
   private pendingFlags = 0;
+  /** Evidence whose images are stored, waiting for its clip before the manifest is signed. */
+  private readonly sealing = new Set<Promise<void>>();
 
   constructor(
     private readonly opts: {
@@ -66,6 +94,8 @@ export class CameraPipeline {
       /** Reads each flagged vehicle's plate on several frames; without one, review reads the plate. */
       plateReader?: TrackPlateReader;
       plateOptions?: Partial<TrackPlateOptions>;
+      /** The camera's recording, for each violation's clip; without one the manifest says so. */
+      clips?: ClipSource;
     },
   ) {
     this.engine = new ViolationEngine(opts.scene, opts.engine);
@@ -73,8 +103,20 @@ export class CameraPipeline {
 
   async onFrame(frame: EngineFrame): Promise<void> {
     const { camera, detector } = this.opts;
-    const stopTimer = inferenceSeconds.startTimer({ camera: camera.code, model: detector.modelName });
-    const detections = await detector.detect(frame);
+    const stopTimer = inferenceSeconds.startTimer({
+      camera: camera.code,
+      model: detector.modelName,
+      provider: detector.provider ?? 'cpu',
+    });
+    let detections: EngineDetection[];
+    try {
+      detections = await detector.detect(frame, camera.code);
+    } catch (err) {
+      // A frame dropped by the batch queue's back-pressure is counted, like upstream drops, not logged.
+      if (!isDrop(err)) throw err;
+      this.detectorDropped += 1;
+      return;
+    }
     const seconds = stopTimer();
     this.processed += 1;
     this.inferenceMs =
@@ -86,25 +128,47 @@ export class CameraPipeline {
 
   /** Flags accepted and not yet handed to the outbox. */
   get pendingEvidence(): number {
-    return this.pendingFlags;
+    return this.pendingFlags + this.sealing.size;
   }
 
   /** Resolves once every flag seen so far has been stored and submitted (or logged as failed). */
   async drain(): Promise<void> {
     await this.evidenceChain;
+    while (this.sealing.size > 0) await Promise.allSettled([...this.sealing]);
   }
 
   private enqueue(flag: Flag): void {
     this.pendingFlags += 1;
     const readPlate = this.pendingFlags <= PLATE_BACKLOG;
+    // The recording is asked for at once: it waits (a timer, nothing else) for the seconds after the
+    // act on its own, while the chain reads plates and renders stills.
+    const clip = this.requestClip(flag);
     this.evidenceChain = this.evidenceChain
-      .then(() => this.record(flag, readPlate))
+      .then(() => this.record(flag, readPlate, clip))
       .finally(() => {
         this.pendingFlags -= 1;
       });
   }
 
-  private async record(flag: Flag, readPlate: boolean): Promise<void> {
+  private requestClip(flag: Flag): Promise<EvidenceClip> | undefined {
+    const source = this.opts.clips;
+    if (!source) return undefined;
+    const span = [
+      flag.at - CLIP_BEFORE_MS - CLIP_MARGIN_MS,
+      flag.at + CLIP_AFTER_MS + CLIP_MARGIN_MS,
+    ] as const;
+    return source.clip(span[0], span[1]).catch((err: unknown): EvidenceClip => ({
+      status: 'missing',
+      reason: `clip failed: ${errorMessage(err)}`,
+    }));
+  }
+
+  /**
+   * Plate and images now, while the flag's frames are at hand; the manifest once the clip is in (signed
+   * over the clip too), off the chain so that the next flag's plate is not kept waiting for this clip.
+   * A clip that cannot be made never costs the violation: the manifest says why it is missing.
+   */
+  private async record(flag: Flag, readPlate: boolean, clip?: Promise<EvidenceClip>): Promise<void> {
     const { camera, log } = this.opts;
     try {
       let plate: TrackPlate | undefined;
@@ -119,6 +183,39 @@ export class CameraPipeline {
             'evidence backlog: plate left to review',
           );
       }
+      const images = await renderEvidenceImages({
+        flag,
+        camera,
+        scene: this.opts.scene,
+        store: this.opts.store,
+      });
+      const summary = summariseFlag(flag);
+      const seal = this.seal(summary, images, plate, clip);
+      this.sealing.add(seal);
+      void seal.finally(() => this.sealing.delete(seal));
+    } catch (err) {
+      log.error(
+        { err: errorMessage(err), rule: flag.ruleCode },
+        'could not store evidence for a flagged violation',
+      );
+    }
+  }
+
+  private async seal(
+    flag: FlagSummary,
+    images: EvidenceRef[],
+    plate: TrackPlate | undefined,
+    clipRequest: Promise<EvidenceClip> | undefined,
+  ): Promise<void> {
+    const { camera, log } = this.opts;
+    try {
+      const clip = clipRequest ? await clipRequest : undefined;
+      if (clip && clip.status !== 'ok') {
+        log.warn(
+          { rule: flag.ruleCode, trackKey: flag.trackKey, clip: clip.status, reason: clip.reason },
+          'violation clip incomplete',
+        );
+      }
       const payload = await buildEvidence({
         flag,
         camera,
@@ -127,7 +224,9 @@ export class CameraPipeline {
         store: this.opts.store,
         workerId: this.opts.workerId,
         signer: this.opts.signer,
+        images,
         ...(plate ? { plate } : {}),
+        ...(clip ? { clip } : {}),
       });
       await this.opts.outbox.submit(payload);
       this.flagged += 1;
@@ -139,6 +238,7 @@ export class CameraPipeline {
           at: new Date(flag.at).toISOString(),
           plateReads: plate?.reads.length,
           plateReview: plate?.consensus.needsReview,
+          clip: clip?.status,
         },
         'violation flagged',
       );

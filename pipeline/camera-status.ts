@@ -23,8 +23,21 @@ export interface CameraStatus {
   /** Flags whose plate was read, and those of them with a consensus plate (absent: no reader). */
   plateAttempts?: number | undefined;
   platesRead?: number | undefined;
+  /** The detector serving the camera (absent in records from workers older than this field). */
+  detector?: CameraDetectorInfo | undefined;
   workerId: string;
   updatedAt: number;
+}
+
+export interface CameraDetectorInfo {
+  /** "name/version". */
+  model: string;
+  /** The execution provider in use: cpu, cuda or tensorrt (cpu after a fallback). */
+  provider: string;
+  /** What DETECTOR_PROVIDER asked for: differs from `provider` after a fallback. */
+  requestedProvider: string;
+  /** Most frames per inference call (1: no batching). */
+  maxBatch: number;
 }
 
 const key = (prefix: string, cameraId: string) => `${prefix}:camera-status:${cameraId}`;

@@ -26,21 +26,47 @@ const RULE_LABELS: Record<string, string> = {
 };
 
 /**
- * Turns an engine flag into stored evidence (stills before/at/after with overlays, the vehicle crop and a
- * manifest naming every file by sha256, signed when a signer is given) and the payload of the job that
- * records it. Only references travel on the queue.
+ * The violation's clip (the camera's own H.264, a few seconds either side of the act, see
+ * ingest/clip-buffer.ts), or why there is none. `partial`: the stream did not cover the whole span.
  */
-export async function buildEvidence(opts: {
+export type EvidenceClip =
+  | {
+      status: 'ok' | 'partial';
+      bytes: Buffer;
+      mediaType: 'video/mp4';
+      codec: string;
+      /** Capture times of the clip's first and last instants (epoch ms, the ingest host's clock). */
+      startAt: number;
+      endAt: number;
+      frameCount: number;
+      durationS: number;
+      reason?: string;
+    }
+  | { status: 'missing'; reason: string };
+
+/** What the manifest needs of a flag: everything but the frames' pixels. */
+export type FlagSummary = Omit<Flag, 'stills'> & {
+  stills: readonly { role: Flag['stills'][number]['role']; frame: { capturedAt: number } }[];
+};
+
+/** A flag without its frames' pixels, for work that outlives the frames (waiting for the clip). */
+export function summariseFlag(flag: Flag): FlagSummary {
+  return {
+    ...flag,
+    stills: flag.stills.map((s) => ({ role: s.role, frame: { capturedAt: s.frame.capturedAt } })),
+  };
+}
+
+/**
+ * Renders and stores the flag's images: stills before/at/after with overlays and the vehicle crop.
+ * Done as soon as the flag is raised, so its frames can be let go while the clip is still recording.
+ */
+export async function renderEvidenceImages(opts: {
   flag: Flag;
   camera: CameraRef;
   scene: SceneConfig;
-  sceneConfigVersion: number;
   store: EvidenceStore;
-  workerId: string;
-  signer?: EvidenceSigner;
-  /** The track's plate (reads on several frames and their consensus), when a reader is configured. */
-  plate?: TrackPlate;
-}): Promise<RecordViolationPayload> {
+}): Promise<EvidenceRef[]> {
   const { flag, camera, scene, store } = opts;
   const caption = {
     cameraCode: camera.code,
@@ -48,7 +74,6 @@ export async function buildEvidence(opts: {
     signal: captionDetail(flag),
   };
   const highlight = highlightOf(flag, scene);
-
   const evidence: EvidenceRef[] = [];
   for (const still of flag.stills) {
     const jpeg = await renderStill(still, scene, caption, highlight);
@@ -57,8 +82,57 @@ export async function buildEvidence(opts: {
   const atStill = flag.stills.find((s) => s.role === 'at') ?? flag.stills[0];
   const crop = atStill ? await cropVehicle(atStill) : undefined;
   if (crop) evidence.push({ kind: 'vehicle_crop', ...(await store.put(crop, 'image/jpeg')) });
+  return evidence;
+}
+
+const NO_CLIP: EvidenceClip = { status: 'missing', reason: 'no clip recorder for this camera' };
+
+/**
+ * Turns an engine flag into stored evidence (stills before/at/after with overlays, the vehicle crop,
+ * the plate crop, the clip, and a manifest naming every file by sha256, signed when a signer is given: the signature is
+ * made once the clip is in, so it covers the clip too) and the payload of the job that records it. Only
+ * references travel on the queue. `images`: the flag's images already stored by renderEvidenceImages
+ * (then `flag` may be a summary without pixels); `clip`: absent means no recorder (the manifest says so).
+ */
+export async function buildEvidence(opts: {
+  flag: Flag | FlagSummary;
+  camera: CameraRef;
+  scene: SceneConfig;
+  sceneConfigVersion: number;
+  store: EvidenceStore;
+  workerId: string;
+  signer?: EvidenceSigner;
+  /** The track's plate (reads on several frames and their consensus), when a reader is configured. */
+  plate?: TrackPlate;
+  images?: EvidenceRef[];
+  clip?: EvidenceClip;
+}): Promise<RecordViolationPayload> {
+  const { flag, camera, scene, store } = opts;
+  const evidence: EvidenceRef[] = [
+    ...(opts.images ?? (await renderEvidenceImages({ flag: flag as Flag, camera, scene, store }))),
+  ];
   if (opts.plate?.crop) {
     evidence.push({ kind: 'plate_crop', ...(await store.put(opts.plate.crop, 'image/jpeg')) });
+  }
+  const clip = opts.clip ?? NO_CLIP;
+  let clipSection: Record<string, unknown>;
+  if (clip.status === 'missing') clipSection = { status: 'missing', reason: clip.reason };
+  else {
+    const stored = await store.put(clip.bytes, clip.mediaType);
+    evidence.push({ kind: 'clip', ...stored });
+    clipSection = {
+      status: clip.status,
+      file: `${stored.sha256}.mp4`,
+      sha256: stored.sha256,
+      mediaType: clip.mediaType,
+      container: 'mp4',
+      codec: clip.codec,
+      startCapturedAt: new Date(clip.startAt).toISOString(),
+      endCapturedAt: new Date(clip.endAt).toISOString(),
+      durationS: round(clip.durationS),
+      frameCount: clip.frameCount,
+      ...(clip.reason !== undefined && { reason: clip.reason }),
+    };
   }
 
   // Through JSON once, so what is signed is exactly what is stored (no undefined, no NaN).
@@ -78,6 +152,7 @@ export async function buildEvidence(opts: {
         role: s.role,
         capturedAt: new Date(s.frame.capturedAt).toISOString(),
       })),
+      clip: clipSection,
       trajectory: flag.trajectory.map((p) => ({
         t: new Date(p.t).toISOString(),
         box: p.box,
@@ -109,7 +184,7 @@ export async function buildEvidence(opts: {
 }
 
 /** The rule's key figure for the caption: how long red had shown, the measured speed, the dwell. */
-function captionDetail(flag: Flag): string | undefined {
+function captionDetail(flag: Pick<Flag, 'details'>): string | undefined {
   const d = flag.details;
   if (typeof d['redForMs'] === 'number') return `ĐỎ ${(d['redForMs'] / 1000).toFixed(1)} s`;
   if (typeof d['measuredKmh'] === 'number') {

@@ -15,6 +15,7 @@ import { AppError, errorMessage, isAppError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { openDatabase } from '../db/database.js';
 import { getViolationById } from '../db/repositories/violation.repository.js';
+import { checkEvidenceRows } from '../violations/evidence-rows.js';
 import { publicKeyFromPem } from '../violations/evidence-signature.js';
 import { verifyEvidence } from '../violations/evidence-verify.js';
 
@@ -75,22 +76,8 @@ async function main(argv: string[]): Promise<number> {
   const publicKey = publicKeyPath ? publicKeyFromPem(await fs.readFile(publicKeyPath)) : undefined;
 
   const result = await verifyEvidence({ manifest, evidenceDir, publicKey });
-  if (rows) {
-    // The database's evidence rows and the signed manifest must name the same files.
-    const listed = new Map(result.files.map((f) => [f.kind, f.sha256]));
-    for (const row of rows) {
-      if (listed.get(row.kind) !== row.sha256) {
-        result.problems.push(`database row ${row.kind} ${row.sha256} is not in the manifest`);
-        result.ok = false;
-      }
-    }
-    for (const [kind] of listed) {
-      if (!rows.some((r) => r.kind === kind)) {
-        result.problems.push(`manifest file ${kind} has no database row`);
-        result.ok = false;
-      }
-    }
-  }
+  // The database's evidence rows and the signed manifest must name the same files.
+  if (rows) checkEvidenceRows(result, rows);
   if (json) {
     console.log(JSON.stringify(result, null, 2));
     return result.ok ? 0 : 1;
@@ -104,6 +91,14 @@ async function main(argv: string[]): Promise<number> {
   );
   for (const f of result.files)
     console.log(`${mark(f.ok)} ${f.kind.padEnd(13)} ${f.sha256}${f.ok ? '' : `: ${f.reason}`}`);
+  const clip = result.clip;
+  if (clip) {
+    console.log(
+      clip['status'] === 'missing'
+        ? `note: no clip: ${String(clip['reason'])}`
+        : `clip      ${String(clip['status'])}: ${String(clip['codec'])}, ${String(clip['frameCount'])} frames, ${String(clip['startCapturedAt'])} to ${String(clip['endCapturedAt'])}`,
+    );
+  }
   if (sig.ok && !sig.pinned) {
     console.log('note: without --public-key the signature proves integrity, not who signed it');
   }

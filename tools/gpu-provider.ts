@@ -73,6 +73,14 @@ export async function verifyFile(file: string, expected: string): Promise<void> 
   }
 }
 
+/** Throws when the tarball's npm integrity (sha512, base64) is not the pinned one. */
+export async function verifyIntegrity(file: string, expected: string): Promise<void> {
+  const actual = `sha512-${(await hashFile(file, 'sha512')).toString('base64')}`;
+  if (actual !== expected) {
+    throw new Error(`${file}: integrity ${actual} is not the pinned ${expected}; refusing to unpack it`);
+  }
+}
+
 /** The libraries `ldd` reports as "not found". */
 export function missingLibraries(lddOutput: string): string[] {
   const out: string[] = [];

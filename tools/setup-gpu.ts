@@ -12,10 +12,10 @@ import { promisify } from 'node:util';
 import {
   GPU_PACKAGE,
   describeMissing,
-  hashFile,
   missingLibraries,
   sha256File,
   verifyFile,
+  verifyIntegrity,
 } from './gpu-provider.js';
 
 const run = promisify(execFile);
@@ -84,12 +84,12 @@ async function install(cache: string): Promise<void> {
       maxBuffer: 16 * 1024 * 1024,
     });
   }
-  const integrity = `sha512-${(await hashFile(tarball, 'sha512')).toString('base64')}`;
-  if (integrity !== GPU_PACKAGE.integrity) {
+  try {
+    await verifyIntegrity(tarball, GPU_PACKAGE.integrity);
+  } catch (err) {
+    // A corrupt or substituted download is removed, so the next run fetches it again.
     await fs.rm(tarball, { force: true });
-    throw new Error(
-      `the downloaded tarball's integrity ${integrity} is not the pinned ${GPU_PACKAGE.integrity}`,
-    );
+    throw err;
   }
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'pn-gpu-'));
   try {

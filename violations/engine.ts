@@ -36,7 +36,7 @@ export interface EngineDetection {
   score: number;
   /** Pixel box in the frame. */
   box: Box;
-  model: { name: string; version: string };
+  model: { name: string; version: string; sha256?: string };
 }
 
 export interface StillRef {
@@ -61,7 +61,7 @@ export interface Flag {
    * draws on (several frames per track, so one misread does not decide the plate).
    */
   sightings: StillRef[];
-  models: { name: string; version: string }[];
+  models: { name: string; version: string; sha256?: string }[];
 }
 
 export interface EngineOptions {

@@ -25,6 +25,8 @@ export interface EvidenceVerification {
   manifestSha256: string;
   signature: SignatureCheck;
   files: FileCheck[];
+  /** The manifest's clip section as written (status, times, codec, frames; or why it is missing). */
+  clip?: Record<string, unknown>;
   /** Every fault, one line each. */
   problems: string[];
 }
@@ -96,7 +98,17 @@ export async function verifyEvidence(opts: {
     files.push(check);
     if (!check.ok) problems.push(`file ${f.kind} ${f.sha256}: ${check.reason}`);
   }
-  return { ok: problems.length === 0, manifestPath, manifestSha256, signature, files, problems };
+  if (listed.success) problems.push(...clipProblems(manifest, listed.data));
+  const clip = (manifest as { clip?: unknown } | undefined)?.clip;
+  return {
+    ok: problems.length === 0,
+    manifestPath,
+    manifestSha256,
+    signature,
+    files,
+    ...(clip !== null && typeof clip === 'object' && { clip: clip as Record<string, unknown> }),
+    problems,
+  };
 }
 
 async function checkFile(
@@ -122,6 +134,27 @@ async function checkFile(
     return { ...base, ok: false, reason: `size is ${bytes.length} bytes, manifest says ${f.sizeBytes}` };
   }
   return { ...base, ok: true };
+}
+
+/**
+ * The manifest's clip section against its file list: a recorded clip must be the listed `clip` file
+ * (same sha256), and a clip said to be missing must say why and list none.
+ */
+function clipProblems(manifest: unknown, files: readonly { kind: string; sha256: string }[]): string[] {
+  const clip = (manifest as { clip?: unknown }).clip;
+  if (clip === undefined) return []; // bundles made before clips existed
+  const listed = files.filter((f) => f.kind === 'clip');
+  const c = clip as { status?: unknown; sha256?: unknown; reason?: unknown } | null;
+  if (c?.status === 'ok' || c?.status === 'partial') {
+    if (listed.length !== 1 || listed[0]!.sha256 !== c.sha256)
+      return [`manifest: clip ${String(c.sha256)} is not the clip in its file list`];
+    return [];
+  }
+  if (c?.status === 'missing') {
+    if (typeof c.reason !== 'string' || c.reason === '') return ['manifest: clip missing without a reason'];
+    return listed.length > 0 ? ['manifest: clip said missing but a clip file is listed'] : [];
+  }
+  return ['manifest: clip section is malformed'];
 }
 
 /** `<root>/sha256/ab/<sha256>.json` → `<root>`. */

@@ -45,7 +45,16 @@ const fixedTimeSignal = z.strictObject({
  */
 const externalSignal = z.strictObject({
   kind: z.literal('external'),
+  /** The intersection whose controller posts the phases (POST /api/signals/:intersectionId). */
   intersectionId: z.string().min(1),
+  /**
+   * The controller's id of the signal group (lane group or signal head) this scene group follows;
+   * absent: the scene group's own name.
+   */
+  controllerGroup: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/)
+    .optional(),
   /** After this long without any report the phase is unknown (the feed may be down). */
   maxSilenceMs: z.number().int().positive().default(120_000),
 });

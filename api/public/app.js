@@ -18,6 +18,10 @@ const STRINGS = {
     starting: 'Đang kết nối',
     inference: 'Suy luận (ms)',
     violations: 'Vi phạm',
+    plates: 'Đọc được biển số',
+    detector: 'Bộ nhận dạng',
+    fallback: (asked) => `dự phòng: yêu cầu ${asked}`,
+    batch: (n) => `lô ≤ ${n}`,
     totals: (u, n, f) => `${u}/${n} camera hoạt động · ${f} khung/giây`,
     alert: (codes) => `Cảnh báo: mất tín hiệu hơn 30 giây — ${codes}`,
     switchTo: 'English',
@@ -42,6 +46,10 @@ const STRINGS = {
     starting: 'Connecting',
     inference: 'Inference (ms)',
     violations: 'Violations',
+    plates: 'Plates read',
+    detector: 'Detector',
+    fallback: (asked) => `fallback: ${asked} asked`,
+    batch: (n) => `batch ≤ ${n}`,
     totals: (u, n, f) => `${u}/${n} cameras up · ${f} frames/s`,
     alert: (codes) => `Alert: down for more than 30 s — ${codes}`,
     switchTo: 'Tiếng Việt',
@@ -68,6 +76,22 @@ function cell(text, cls) {
   return td;
 }
 
+/** "cuda · batch ≤ 8", with the provider asked for when the worker fell back to another. */
+function detectorText(d) {
+  if (!d) return '—';
+  const parts = [d.provider.toUpperCase()];
+  if (d.maxBatch > 1) parts.push(t('batch')(d.maxBatch));
+  if (d.requestedProvider !== d.provider) parts.push(t('fallback')(d.requestedProvider.toUpperCase()));
+  return parts.join(' · ');
+}
+
+/** "3/4 (75 %)": flagged vehicles whose plate the reader agreed on, of those it tried. */
+function plateText(c) {
+  if (c.plateAttempts === null || c.plateAttempts === undefined) return '—';
+  if (c.plateAttempts === 0) return '0/0';
+  return `${c.platesRead}/${c.plateAttempts} (${Math.round((100 * c.platesRead) / c.plateAttempts)} %)`;
+}
+
 function render(items) {
   last = items;
   const body = document.getElementById('cams');
@@ -86,6 +110,11 @@ function render(items) {
         cell(String(c.restarts)),
         cell(c.inferenceMs === null ? '—' : c.inferenceMs.toFixed(0)),
         cell(String(c.violationsFlagged)),
+        cell(plateText(c)),
+        cell(
+          detectorText(c.detector),
+          c.detector && c.detector.requestedProvider !== c.detector.provider ? 'fallback' : undefined,
+        ),
         cell(c.lastFrameAt ? new Date(c.lastFrameAt).toLocaleTimeString(lang) : '—'),
       );
       return tr;

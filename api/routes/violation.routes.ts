@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
 import { scopeFor, type Principal, type Role, type Viewer } from '../principal.js';
 import type { RouteTable } from '../route-table.js';
-import { idParam, idParams, violationDetail, violationPage, violationQuery } from '../schemas.js';
+import {
+  evidenceCheckAnswer,
+  idParam,
+  idParams,
+  violationDetail,
+  violationPage,
+  violationQuery,
+} from '../schemas.js';
 import type { ApiServices } from '../services/types.js';
 
 /** The viewer of a read: the audit actor and the cameras the route's roles reach. */
@@ -61,6 +68,27 @@ export function registerViolationRoutes(routes: RouteTable, services: ApiService
       if (!v) throw new AppError('not_found', 'no such violation');
       res.setHeader('Cache-Control', 'no-store');
       res.json(v);
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/violations/:id/verify',
+      roles: DETAIL_ROLES,
+      summary: "Re-check a violation's evidence now: every file's hash, the signature, the database rows",
+      description:
+        "The checks of `npm run evidence:verify`: each file the signed manifest lists is present with its sha256 and size, the Ed25519 signature holds (against the deployment key when the API knows it: `signature.pinned`), and the evidence rows are exactly the manifest's files. Every fault is named in `problems`. Recorded in the audit log.",
+      tags: ['violations'],
+      params: idParams,
+      response: { status: 200, description: 'The verification', schema: evidenceCheckAnswer },
+      errors: [404, 422],
+    },
+    async ({ res, params, principal }) => {
+      const check = await services.verifyEvidence(params.id, viewerOf(principal, DETAIL_ROLES));
+      if (!check) throw new AppError('not_found', 'no such violation');
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(check);
     },
   );
 

@@ -1,5 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { errorMessage } from '../../core/errors.js';
+import { AppError, errorMessage } from '../../core/errors.js';
 import type { Database } from '../../db/database.js';
 import { pingDatabase } from '../../db/health.js';
 import { appendAudit } from '../../db/repositories/audit.repository.js';
@@ -16,9 +17,18 @@ import { readCameraStatuses, readLastSeen, type CameraStatus } from '../../pipel
 /** A camera down for longer than this raises an alert on the dashboard. */
 export const CAMERA_DOWN_ALERT_MS = 30_000;
 import type { EvidenceStore } from '../../violations/evidence-store.js';
+import { checkEvidenceRows } from '../../violations/evidence-rows.js';
+import { verifyEvidence } from '../../violations/evidence-verify.js';
+import { createCaseService, type CaseServiceOptions } from '../../fines/case.service.js';
 import { inScope, type Viewer } from '../principal.js';
 import { createAuthService, DEFAULT_AUTH_POLICY } from './auth.service.js';
 import { createFleetMetrics } from './metrics.service.js';
+import {
+  createPublicLookupService,
+  DEFAULT_PUBLIC_LOOKUP_POLICY,
+  publicLookupSecret,
+  type PublicLookupPolicy,
+} from './public-lookup.service.js';
 import {
   createReviewService,
   DEFAULT_REVIEW_POLICY,
@@ -27,6 +37,8 @@ import {
   toReviewView,
   type ReviewPolicy,
 } from './review.service.js';
+import { createSceneService, type SceneServiceOptions } from './scene.service.js';
+import { createSignalService } from './signal.service.js';
 import type { ApiServices, AuthPolicy, CameraView, DependencyHealth } from './types.js';
 import { toViolationView } from './views.js';
 
@@ -39,6 +51,17 @@ export interface ApiServiceDeps {
   auth?: Partial<AuthPolicy>;
   /** Review leases and the second-review threshold (defaults: DEFAULT_REVIEW_POLICY). */
   review?: Partial<ReviewPolicy>;
+  /** Fine cases: the vehicle registry (default: the local table), the lookup URL printed on notices. */
+  cases?: CaseServiceOptions;
+  /** The citizen lookup (defaults: DEFAULT_PUBLIC_LOOKUP_POLICY and a random per-process secret). */
+  publicLookup?: Partial<PublicLookupPolicy>;
+  /**
+   * The key evidence manifests must be signed with (the public half of EVIDENCE_SIGNING_KEY); without it
+   * a signature is checked against the manifest's own key only (integrity, not who signed).
+   */
+  evidencePublicKey?: KeyObject;
+  /** Snapshot waiting (defaults: DEFAULT_SCENE_SERVICE_OPTIONS). */
+  scenes?: Partial<SceneServiceOptions>;
 }
 
 /** The API's services over PostgreSQL (through db/ repositories), Redis (camera state) and the evidence store. */
@@ -46,6 +69,18 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
   const { db, redis, queuePrefix, store } = deps;
   const auth = createAuthService(db, { ...DEFAULT_AUTH_POLICY, ...deps.auth });
   const review = createReviewService(db, { ...DEFAULT_REVIEW_POLICY, ...deps.review });
+  const cases = createCaseService(db, deps.cases);
+  const publicLookup = createPublicLookupService({
+    db,
+    redis,
+    keyPrefix: queuePrefix,
+    store,
+    policy: {
+      ...DEFAULT_PUBLIC_LOOKUP_POLICY,
+      secret: publicLookupSecret(undefined).secret,
+      ...deps.publicLookup,
+    },
+  });
 
   /** The violation if it exists and lies in the viewer's scope (out of scope reads as missing). */
   const violationFor = async (id: number, viewer: Viewer): Promise<ViolationWithEvidence | undefined> => {
@@ -89,6 +124,16 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
         restarts: s?.restarts ?? 0,
         inferenceMs: s?.inferenceMs ?? null,
         violationsFlagged: s?.violationsFlagged ?? 0,
+        plateAttempts: s?.plateAttempts ?? null,
+        platesRead: s?.platesRead ?? null,
+        detector: s?.detector
+          ? {
+              model: s.detector.model,
+              provider: s.detector.provider,
+              requestedProvider: s.detector.requestedProvider,
+              maxBatch: s.detector.maxBatch,
+            }
+          : null,
       };
     });
   };
@@ -187,7 +232,47 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
       return { contentType: fleetMetrics.registry.contentType, body: await fleetMetrics.registry.metrics() };
     },
 
+    async verifyEvidence(violationId, viewer) {
+      const v = await violationFor(violationId, viewer);
+      if (!v) return undefined;
+      const manifest = v.evidence.find((e) => e.kind === 'manifest');
+      if (!manifest) throw new AppError('evidence_invalid', `violation ${violationId} has no manifest`);
+      const result = checkEvidenceRows(
+        await verifyEvidence({
+          manifest: manifest.sha256,
+          evidenceDir: store.root,
+          ...(deps.evidencePublicKey ? { publicKey: deps.evidencePublicKey } : {}),
+        }),
+        v.evidence,
+      );
+      await appendAudit(db, {
+        actor: viewer.actor,
+        action: 'evidence.verify',
+        entityType: 'violation',
+        entityId: violationId,
+        details: { ok: result.ok, problems: result.problems.length },
+      });
+      return {
+        ok: result.ok,
+        checkedAt: new Date().toISOString(),
+        manifestSha256: result.manifestSha256,
+        signature: result.signature,
+        files: result.files,
+        ...(result.clip ? { clip: result.clip } : {}),
+        problems: result.problems,
+      };
+    },
+
     auth,
     review,
+    cases,
+    publicLookup,
+    signals: createSignalService({ db, redis, queuePrefix }),
+    scenes: createSceneService({
+      db,
+      redis,
+      queuePrefix,
+      ...(deps.scenes ? { options: deps.scenes } : {}),
+    }),
   };
 }

@@ -68,6 +68,37 @@ export function createFleetMetrics(load: () => Promise<CameraView[]>): {
     },
   });
   new client.Gauge({
+    name: 'camera_detector_info',
+    help: 'Always 1; the labels name the detector serving the camera: model, execution provider in use (cpu, cuda, tensorrt) and the one asked for (they differ after a fallback)',
+    labelNames: ['camera', 'model', 'provider', 'requested_provider'] as const,
+    registers: [fleet],
+    collect() {
+      this.reset();
+      for (const s of snapshot) {
+        if (!s.detector) continue;
+        this.set(
+          {
+            camera: s.code,
+            model: s.detector.model,
+            provider: s.detector.provider,
+            requested_provider: s.detector.requestedProvider,
+          },
+          1,
+        );
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'camera_detector_batch_max',
+    help: 'Most frames per inference call of the detector serving the camera (1: no batching)',
+    labelNames: ['camera'] as const,
+    registers: [fleet],
+    collect() {
+      this.reset();
+      for (const s of snapshot) if (s.detector) this.set({ camera: s.code }, s.detector.maxBatch);
+    },
+  });
+  new client.Gauge({
     name: 'camera_down_alert',
     help: '1 when the camera has been down for longer than 30 s',
     labelNames: ['camera'] as const,

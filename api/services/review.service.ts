@@ -18,6 +18,7 @@ import {
   type ViolationScope,
 } from '../../db/repositories/violation.repository.js';
 import type { Db, DbExecutor, ReviewStage } from '../../db/schema.js';
+import { openCaseForViolation } from '../../fines/case.service.js';
 import { hasAnyRole, inScope, scopeFor, type Principal, type Role, type ScopeSet } from '../principal.js';
 import { planDecision, stageOfStatus } from './review-policy.js';
 import { toViolationView } from './views.js';
@@ -275,11 +276,21 @@ export function createReviewService(
             secondReviewReasons: plan.secondReviewReasons,
           },
         });
+        // An approved violation becomes a fine case with the sanction in force at its capture time.
+        const opened =
+          plan.to === 'approved'
+            ? await openCaseForViolation(
+                trx,
+                { ...v, plate: plan.plateChange?.after ?? v.plate },
+                principal.actor,
+              )
+            : null;
         return {
           violationId,
           status: plan.to,
           review: toReviewView(review),
           secondReview: { required: plan.to === 'second_review', reasons: plan.secondReviewReasons },
+          case: opened,
         };
       });
     },

@@ -1,6 +1,10 @@
 /** What the HTTP layer needs from the rest of the system; implemented in services over db/ and Redis. */
+import type { CaseService, OpenCaseResult } from '../../fines/case.service.js';
 import type { Principal, Viewer } from '../principal.js';
+import type { PublicLookupService } from './public-lookup.service.js';
 import type { Decision, SecondReviewReason } from './review-policy.js';
+import type { SceneService } from './scene.service.js';
+import type { SignalService } from './signal.service.js';
 
 export interface DependencyHealth {
   ok: boolean;
@@ -28,6 +32,16 @@ export interface CameraView {
   restarts: number;
   inferenceMs: number | null;
   violationsFlagged: number;
+  /** Flagged vehicles whose plate was read, and how many of them gave a consensus plate (null: no reader). */
+  plateAttempts: number | null;
+  platesRead: number | null;
+  /** The detector serving the camera: model, execution provider in use (and asked for), batch size. */
+  detector: {
+    model: string;
+    provider: string;
+    requestedProvider: string;
+    maxBatch: number;
+  } | null;
 }
 
 export interface HealthReport {
@@ -142,6 +156,8 @@ export interface DecisionResult {
   status: string;
   review: ReviewView;
   secondReview: { required: boolean; reasons: SecondReviewReason[] };
+  /** The fine case opened on approval (null when the decision did not approve). */
+  case: OpenCaseResult | null;
 }
 
 export interface ReviewService {
@@ -238,4 +254,29 @@ export interface ApiServices {
   metrics(): Promise<{ contentType: string; body: string }>;
   auth: AuthService;
   review: ReviewService;
+  /** Fine cases: notices, deadlines, payments (fines/case.service.ts). */
+  cases: CaseService;
+  /** The citizen lookup and the owner view (anonymous; rate-limited, proof of work). */
+  publicLookup: PublicLookupService;
+  /**
+   * Re-checks a violation's evidence (violations/evidence-verify.ts): every file's sha256 and size, the
+   * manifest's signature, and that the database rows are the manifest's files. Audited.
+   */
+  verifyEvidence(violationId: number, viewer: Viewer): Promise<EvidenceCheckView | undefined>;
+  /** Scene configuration versions and live snapshots, for the scene editor. */
+  scenes: SceneService;
+  /** The external signal feed: controllers' phase changes, stored and relayed to the cameras. */
+  signals: SignalService;
+}
+
+export interface EvidenceCheckView {
+  ok: boolean;
+  checkedAt: string;
+  manifestSha256: string;
+  signature: { ok: boolean; pinned: boolean; keyId?: string | undefined; reason?: string | undefined };
+  files: { kind: string; sha256: string; ok: boolean; reason?: string | undefined }[];
+  /** The manifest's clip section as written (absent in bundles made before clips). */
+  clip?: Record<string, unknown> | undefined;
+  /** Every fault, one line each; empty when verified. */
+  problems: string[];
 }

@@ -27,6 +27,8 @@ export interface SanctionRule {
   /** Amounts carried over without verification against the text in force: confirm before use. */
   provisional: boolean;
   note: string | null;
+  /** The behaviour in Vietnamese (for notices and the public listing), when known. */
+  descriptionVi: string | null;
 }
 
 function toSanctionRule(row: SanctionRuleRow): SanctionRule {
@@ -46,6 +48,7 @@ function toSanctionRule(row: SanctionRuleRow): SanctionRule {
     validTo: row.valid_to,
     provisional: row.provisional,
     note: row.note,
+    descriptionVi: row.description_vi,
   };
 }
 

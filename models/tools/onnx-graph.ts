@@ -5,7 +5,15 @@
  */
 import onnxProto from 'onnx-proto';
 import type { ConstTensor, DType } from './const-tensor.js';
-import { broadcastShapes, reshape, resolveShape, sizeOf, toNumbers, transpose } from './const-tensor.js';
+import {
+  broadcastShapes,
+  makeTensor,
+  reshape,
+  resolveShape,
+  sizeOf,
+  toNumbers,
+  transpose,
+} from './const-tensor.js';
 
 const { onnx } = onnxProto;
 
@@ -48,6 +56,11 @@ export class OnnxGraph {
   private readonly nodeNames = new Set<string>();
   /** Shapes of values as they are added (the optimiser does not keep this current; inferShapes does). */
   private readonly known = new Map<string, ValueInfo>();
+  /**
+   * Set by makeBatchDynamic(): the symbolic name written for dimension 0 of every graph input and output.
+   * Shapes inside the graph are still inferred at batch 1.
+   */
+  batchParam: string | undefined;
 
   addInput(v: ValueInfo): string {
     this.reserve(v.name);
@@ -352,6 +365,130 @@ export class OnnxGraph {
     }
   }
 
+  /**
+   * Makes dimension 0 of the graph's inputs and outputs a symbolic batch dimension (`param`, e.g. "N"),
+   * for a graph built at batch 1. Follows the batch axis from the inputs through every node and rewrites
+   * what would pin it to 1: a Reshape target starting with 1 becomes 0 (copy the input's dimension), a
+   * Resize given by `sizes` [1, C, H, W] is given by `scales` [1, 1, H/h, W/w] instead (the same
+   * coordinates: onnxruntime derives the scale from sizes the same way). Anything whose meaning under a
+   * batch > 1 cannot be shown (a Reshape, Concat or Split across the batch axis, a constant operand
+   * that is not 1 along it, an op this pass does not know) is refused with the node named, rather than
+   * producing a graph that is wrong for N > 1. Returns the number of Reshapes and Resizes rewritten.
+   */
+  makeBatchDynamic(param: string): { reshapes: number; resizes: number } {
+    this.sortTopologically();
+    const info = this.inferShapes();
+    const refuse = (n: OnnxNode, why: string): never => {
+      throw new Error(`cannot make the batch dimension dynamic: ${n.opType} ${n.name} ${why}`);
+    };
+    /** The batch axis of each value that carries one (graph inputs: axis 0). */
+    const axisOf = new Map<string, number>();
+    for (const i of this.inputs) {
+      if (i.shape[0] !== 1) throw new Error(`input ${i.name} has batch ${i.shape[0]}, expected 1`);
+      axisOf.set(i.name, 0);
+    }
+    let reshapes = 0;
+    let resizes = 0;
+    for (const n of this.nodes) {
+      const batched = n.inputs.filter((i) => i && axisOf.has(i));
+      if (batched.length === 0) continue;
+      const axes = new Set(batched.map((i) => axisOf.get(i)!));
+      if (axes.size !== 1) refuse(n, 'mixes inputs with different batch axes');
+      const axis = [...axes][0]!;
+      const outRank = info.get(n.outputs[0]!)!.shape.length;
+      // A constant operand that broadcasts along the batch axis must be 1 there.
+      for (const i of n.inputs) {
+        const t = i ? this.initializers.get(i) : undefined;
+        if (!t || n.opType === 'Reshape' || n.opType === 'Resize' || n.opType === 'Split') continue;
+        const offset = outRank - t.shape.length;
+        const along = axis - offset;
+        if (
+          along >= 0 &&
+          t.shape[along] !== 1 &&
+          ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min'].includes(n.opType)
+        )
+          refuse(n, `has a constant operand of size ${t.shape[along]} along the batch axis`);
+      }
+      let outAxis = axis;
+      switch (n.opType) {
+        case 'Identity':
+        case 'Sigmoid':
+        case 'Relu':
+        case 'LeakyRelu':
+        case 'Tanh':
+        case 'Clip':
+        case 'Exp':
+        case 'Add':
+        case 'Sub':
+        case 'Mul':
+        case 'Div':
+        case 'Max':
+        case 'Min':
+        case 'Pad':
+          if (n.opType === 'Pad') {
+            const pads = toNumbers(this.initializers.get(n.inputs[1]!)!);
+            if (pads[axis] !== 0 || pads[axis + pads.length / 2] !== 0) refuse(n, 'pads the batch axis');
+          }
+          break;
+        case 'Conv':
+        case 'MaxPool':
+        case 'AveragePool':
+          if (axis !== 0) refuse(n, `has its batch on axis ${axis}`);
+          break;
+        case 'Transpose':
+          outAxis = permOf(n).indexOf(axis);
+          break;
+        case 'Concat':
+        case 'Split': {
+          const a = n.attrs['axis'];
+          const rank = info.get(n.inputs[0]!)!.shape.length;
+          const along = a?.type === 'int' ? (a.value < 0 ? a.value + rank : a.value) : 0;
+          if (along === axis) refuse(n, 'joins or splits along the batch axis');
+          break;
+        }
+        case 'Reshape': {
+          const target = toNumbers(this.initializers.get(n.inputs[1]!)!);
+          if (axis !== 0 || (target[0] !== 1 && target[0] !== 0))
+            refuse(n, `reshapes the batch axis (target [${target.join(',')}])`);
+          if (target[0] === 1) {
+            const fixed = this.fresh(`${n.name}/shape_batch`);
+            this.initializers.set(fixed, makeInt64([0, ...target.slice(1)]));
+            n.inputs = [n.inputs[0]!, fixed];
+            reshapes++;
+          }
+          break;
+        }
+        case 'Resize': {
+          if (axis !== 0) refuse(n, `has its batch on axis ${axis}`);
+          const sizesName = n.inputs[3];
+          if (sizesName) {
+            const sizes = toNumbers(this.initializers.get(sizesName)!);
+            const inShape = info.get(n.inputs[0]!)!.shape;
+            if (sizes[0] !== 1 || sizes[1] !== inShape[1]) refuse(n, 'resizes the batch or channel axis');
+            const scales = sizes.map((s, k) => s / inShape[k]!);
+            // Only exact float32 ratios keep the output size floor(in × scale) equal to `sizes`.
+            if (scales.some((s, k) => Math.fround(s) !== s || Math.floor(inShape[k]! * s) !== sizes[k]))
+              refuse(n, `has sizes [${sizes.join(',')}] that are no exact scale of [${inShape.join(',')}]`);
+            const name = this.fresh(`${n.name}/scales`);
+            this.initializers.set(name, makeTensor('float32', [scales.length], scales));
+            n.inputs = [n.inputs[0]!, n.inputs[1] ?? '', name];
+            resizes++;
+          }
+          break;
+        }
+        default:
+          refuse(n, 'is not known to keep the batch axis');
+      }
+      for (const o of n.outputs) axisOf.set(o, outAxis);
+    }
+    for (const o of this.outputs) {
+      if (axisOf.get(o.name) !== 0) throw new Error(`output ${o.name} does not carry the batch on axis 0`);
+    }
+    this.removeDeadCode();
+    this.batchParam = param;
+    return { reshapes, resizes };
+  }
+
   /** Orders nodes topologically, keeping the current order wherever it is already valid. */
   sortTopologically(): void {
     const available = new Set<string>([...this.inputs.map((i) => i.name), ...this.initializers.keys(), '']);
@@ -411,8 +548,8 @@ export class OnnxGraph {
             .map((k) => encodeAttr(k, n.attrs[k]!)),
         })),
         initializer: order.map((name) => encodeTensor(name, this.initializers.get(name)!)),
-        input: this.inputs.map(encodeValueInfo),
-        output: outputs.map(encodeValueInfo),
+        input: this.inputs.map((v) => encodeValueInfo(v, this.batchParam)),
+        output: outputs.map((v) => encodeValueInfo(v, this.batchParam)),
       },
       metadataProps: Object.entries(meta.metadata ?? {})
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -459,13 +596,14 @@ function encodeTensor(name: string, t: ConstTensor): onnxProto.onnx.ITensorProto
   return { name, dims: [...t.shape], dataType: DATA_TYPE[t.dtype], rawData: raw };
 }
 
-function encodeValueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
-  return {
-    name: v.name,
-    type: {
-      tensorType: { elemType: DATA_TYPE[v.dtype], shape: { dim: v.shape.map((d) => ({ dimValue: d })) } },
-    },
-  };
+/** A graph input or output; with `batchParam`, dimension 0 is that symbolic name. */
+function encodeValueInfo(v: ValueInfo, batchParam?: string): onnxProto.onnx.IValueInfoProto {
+  const dim = v.shape.map((d, i) => (i === 0 && batchParam ? { dimParam: batchParam } : { dimValue: d }));
+  return { name: v.name, type: { tensorType: { elemType: DATA_TYPE[v.dtype], shape: { dim } } } };
+}
+
+function makeInt64(values: number[]): ConstTensor {
+  return makeTensor('int64', [values.length], values);
 }
 
 function encodeAttr(name: string, a: AttrValue): onnxProto.onnx.IAttributeProto {
@@ -562,8 +700,9 @@ function inferNode(
       });
     }
     case 'Resize': {
-      const sizes = constInput(3);
-      return [{ dtype: x().dtype, shape: sizes }];
+      if (node.inputs[3]) return [{ dtype: x().dtype, shape: constInput(3) }];
+      const scales = constInput(2);
+      return [{ dtype: x().dtype, shape: x().shape.map((d, i) => Math.floor(d * scales[i]!)) }];
     }
     case 'Conv':
     case 'MaxPool':

@@ -43,7 +43,7 @@ import {
 } from './tfjs-graph.js';
 
 export const CONVERTER_NAME = 'phat-nguoi/tfjs-to-onnx';
-export const CONVERTER_VERSION = '1';
+export const CONVERTER_VERSION = '2';
 
 export interface NameMapping {
   /** TF tensor name as in the signature ("Identity:0") or a node name ("Identity"). */
@@ -60,6 +60,11 @@ export interface ConvertOptions {
   docString?: string;
   /** Stored as ONNX metadata_props (sorted by key). */
   metadata?: Record<string, string>;
+  /**
+   * A symbolic name (e.g. "N") for dimension 0 of every input and output: the graph then runs any batch
+   * size. The TF.js graph must have been built at batch 1; see OnnxGraph.makeBatchDynamic.
+   */
+  dynamicBatch?: string;
   onProgress?: (message: string) => void;
 }
 
@@ -555,6 +560,12 @@ export function convertTfjsGraph(model: TfjsGraphModel, options: ConvertOptions 
     claimed.add(o.onnx);
     return { name: o.onnx, dtype: 'float32', shape: [] };
   });
+  if (options.dynamicBatch !== undefined) {
+    const { reshapes, resizes } = graph.makeBatchDynamic(options.dynamicBatch);
+    progress(
+      `batch dimension '${options.dynamicBatch}' made dynamic (${reshapes} Reshapes, ${resizes} Resizes rewritten)`,
+    );
+  }
 
   const bytes = graph.toBytes({
     graphName: options.graphName ?? 'model',

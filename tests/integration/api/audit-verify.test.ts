@@ -82,8 +82,8 @@ describe('npm run audit:verify', () => {
     const out = await auditVerify(intact.url);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
-    // The fixture user's api_token.create, then 3 × (claim, approve, view).
-    expect(out.stdout).toMatch(/chain intact: 10 entries, last id 10/);
+    // The fixture user's api_token.create, then 3 × (claim, approve, the fine case it opens, view).
+    expect(out.stdout).toMatch(/chain intact: 13 entries, last id 13/);
   });
 
   it('names the first changed row and exits non-zero', async () => {
@@ -108,7 +108,7 @@ describe('npm run audit:verify', () => {
     await tamper(tdb.url, 'DELETE FROM audit_log WHERE id >= 9');
     const out = await auditVerify(tdb.url);
     expect(out.code).toBe(3);
-    expect(out.stdout).toMatch(/CHAIN BROKEN at id 10 \(head_mismatch\)/);
+    expect(out.stdout).toMatch(/CHAIN BROKEN at id 13 \(head_mismatch\)/);
   });
 
   it('exits 1 when it cannot reach the database', async () => {

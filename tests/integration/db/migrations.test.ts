@@ -34,6 +34,11 @@ const TABLES: (keyof DB)[] = [
   'user_session',
   'api_token',
   'review_claim',
+  'payment',
+  'vehicle_registration',
+  'police_unit',
+  'public_holiday',
+  'signal_phase_report',
 ];
 
 async function userTables(db: DbExecutor): Promise<string[]> {

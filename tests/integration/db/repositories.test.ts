@@ -580,12 +580,12 @@ describe('review and notice repositories', () => {
     expect(await updateNoticeState(t.db, first.notice.id, { from: 'draft', to: 'issued' })).toBeUndefined();
     expect((await listNoticesByPlate(t.db, '51F12346')).map((n) => n.noticeCode)).toEqual(['HN-2026-000001']);
 
-    const paid = await updateNoticeState(t.db, first.notice.id, {
-      from: ['issued', 'delivered', 'overdue'],
-      to: 'paid',
-    });
-    expect(paid?.paidAt).toBeInstanceOf(Date);
-    expect((await getNoticeByCode(t.db, 'HN-2026-000001'))?.state).toBe('paid');
+    // The database refuses a state without the timestamps it needs: paid before any decision.
+    await expectAppError(
+      updateNoticeState(t.db, first.notice.id, { from: ['issued', 'delivered', 'overdue'], to: 'paid' }),
+      'bad_request',
+    );
+    expect((await getNoticeByCode(t.db, 'HN-2026-000001'))?.state).toBe('issued');
   });
 
   it('refuses a non-positive fine', async () => {

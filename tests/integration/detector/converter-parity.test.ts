@@ -89,6 +89,39 @@ describe('nanodet-coco conversion', () => {
     for (const diff of Object.values(report)) expect(diff).toBeLessThanOrEqual(1e-3);
   });
 
+  it('runs any batch size: N images in one run give each image its own outputs', async () => {
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    try {
+      expect(session.inputMetadata[0]).toMatchObject({ shape: ['N', 3, 416, 416] });
+      const per = 3 * 416 * 416;
+      // Three different images (the same generator, shifted), so a mixed-up batch cannot pass.
+      const all = input(per * 3);
+      const batch = await session.run({
+        [card.input.name]: new ort.Tensor('float32', all, [3, 3, 416, 416]),
+      });
+      const report: Record<string, number> = {};
+      for (let b = 0; b < 3; b++) {
+        const one = all.slice(b * per, (b + 1) * per);
+        const single = await session.run({
+          [card.input.name]: new ort.Tensor('float32', one, [1, 3, 416, 416]),
+        });
+        for (const o of build.outputs) {
+          const got = batch[o.onnx]!;
+          const want = single[o.onnx]!.data as Float32Array;
+          expect(got.dims).toEqual([3, ...single[o.onnx]!.dims.slice(1)]);
+          const have = (got.data as Float32Array).subarray(b * want.length, (b + 1) * want.length);
+          let max = 0;
+          for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(want[i]! - have[i]!));
+          report[`${o.onnx}[${b}]`] = max;
+        }
+      }
+      console.info('max |batch of 3 − one at a time| per output and image:', report);
+      for (const diff of Object.values(report)) expect(diff).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await session.release();
+    }
+  });
+
   it('is byte for byte the file the committed card describes', () => {
     expect(sha256(bytes)).toBe(card.sha256);
   });

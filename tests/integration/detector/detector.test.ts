@@ -111,7 +111,12 @@ describe('detector', () => {
         expect(Math.min(b.w, b.h)).toBeGreaterThan(8);
         expect(b.w * b.h).toBeLessThan(0.95 * frame.width * frame.height);
         expect(score).toBeGreaterThanOrEqual(0.35);
-        expect(model).toEqual({ name: 'nanodet-coco', version: '1' });
+        // Each detection names the exact model file, for the evidence manifest.
+        expect(model).toEqual({
+          name: 'nanodet-coco',
+          version: '1',
+          sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        });
       }
       const around = cars.find((c) => containsMostOf(c.box, p.plate) && c.box.w > 2 * p.plate.w);
       if (around) aroundPlate++;

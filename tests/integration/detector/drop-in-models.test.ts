@@ -166,7 +166,8 @@ describe('drop-in detectors', () => {
         const vehicles = (await detector.detect(frame)).filter((d) => VEHICLES.includes(d.label));
         for (const v of vehicles) {
           labels.push(v.label);
-          expect(v.model).toEqual({ name: 'yolox-nano', version: '1' });
+          expect(v.model).toMatchObject({ name: 'yolox-nano', version: '1' });
+          expect(v.model.sha256).toMatch(/^[0-9a-f]{64}$/);
           expect(v.score).toBeGreaterThanOrEqual(0.35);
           expect(v.box.x).toBeGreaterThanOrEqual(0);
           expect(v.box.y).toBeGreaterThanOrEqual(0);

@@ -13,6 +13,7 @@ type Service = {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] | string };
   profiles?: string[];
+  secrets?: string[];
   build?: { target?: string };
   deploy?: { resources?: { reservations?: { devices?: { driver: string; capabilities: string[] }[] } } };
 };
@@ -55,6 +56,21 @@ describe('docker compose', () => {
     const text = readFileSync(new URL('../../../docker/compose.yml', import.meta.url), 'utf8');
     expect(text).toMatch(/POSTGRES_PASSWORD:\?/);
     expect(s['api']!.environment?.['API_TOKENS']).toBe('${API_TOKENS:-}');
+  });
+
+  it('gives the signing key to the ingest workers only, and the API only its public half', () => {
+    for (const role of ['ingest', 'ingest-gpu']) {
+      expect(s[role]!.environment?.['EVIDENCE_SIGNING_KEY_PATH'], role).toBe(
+        '/run/secrets/evidence_signing_key',
+      );
+      expect(s[role]!.secrets, role).toEqual(['evidence_signing_key']);
+    }
+    expect(s['api']!.environment?.['EVIDENCE_PUBLIC_KEY_PATH']).toBe('/run/secrets/evidence_public_key');
+    expect(s['api']!.secrets).toEqual(['evidence_public_key']);
+    for (const role of ['api', 'worker', 'migrate']) {
+      expect(s[role]!.secrets ?? [], role).not.toContain('evidence_signing_key');
+      expect(s[role]!.environment?.['EVIDENCE_SIGNING_KEY_PATH'], role).toBeUndefined();
+    }
   });
 
   it('offers a GPU ingest worker using the CUDA execution provider', () => {

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256File, verifyFile } from '../../../tools/gpu-provider.js';
+import { createHash } from 'node:crypto';
+import { sha256File, verifyFile, verifyIntegrity } from '../../../tools/gpu-provider.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -10,6 +11,24 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('provider tarball verification', () => {
+  it('accepts a tarball whose sha512 integrity is the pinned one', async () => {
+    const file = path.join(dir, 'pkg.tgz');
+    await fs.writeFile(file, 'tarball bytes');
+    const pinned = `sha512-${createHash('sha512').update('tarball bytes').digest('base64')}`;
+    await expect(verifyIntegrity(file, pinned)).resolves.toBeUndefined();
+  });
+
+  it('refuses a tarball whose integrity differs, naming both', async () => {
+    const file = path.join(dir, 'pkg-bad.tgz');
+    await fs.writeFile(file, 'tarball bytez');
+    const pinned = `sha512-${createHash('sha512').update('tarball bytes').digest('base64')}`;
+    await expect(verifyIntegrity(file, pinned)).rejects.toThrow(
+      /pkg-bad\.tgz: integrity sha512-\S+ is not the pinned sha512-\S+; refusing to unpack it/,
+    );
+  });
 });
 
 describe('provider file verification', () => {

@@ -1,7 +1,7 @@
 /**
- * Evidence verification on real files: a flag turned into stills, crop and a signed manifest in a real
- * content-addressed store, then re-checked by `verifyEvidence` and by the `evidence:verify` CLI, before
- * and after single flipped bytes.
+ * Evidence verification on real files: a flag turned into stills, crop, an H.264 clip (encoded by ffmpeg)
+ * and a signed manifest in a real content-addressed store, then re-checked by `verifyEvidence` and by
+ * the `evidence:verify` CLI, before and after single flipped bytes.
  */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEvidence } from '../../../pipeline/evidence-builder.js';
+import { probeVideo } from '../../../ingest/ffmpeg-adapter.js';
+import { buildEvidence, type EvidenceClip } from '../../../pipeline/evidence-builder.js';
 import type { RecordViolationPayload } from '../../../pipeline/payloads.js';
 import type { Flag } from '../../../violations/engine.js';
 import { evidenceSignerFromKey, signManifest } from '../../../violations/evidence-signature.js';
@@ -37,10 +38,33 @@ function frame(t: number, shade: number) {
   return { capturedAt: t, width: W, height: H, data };
 }
 
+/** A real 7 s H.264 clip, as the clip buffer hands it over. */
+async function h264Clip(t0: number): Promise<EvidenceClip> {
+  const file = path.join(dir, 'clip.mp4');
+  await run('ffmpeg', [
+    ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=10', '-t', '7'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p', file],
+  ]);
+  const probe = await probeVideo(file);
+  const bytes = await fs.readFile(file);
+  await fs.rm(file);
+  return {
+    status: 'ok',
+    bytes,
+    mediaType: 'video/mp4',
+    codec: probe.codec,
+    startAt: t0 - 2500,
+    endAt: t0 + 4500,
+    frameCount: probe.frames,
+    durationS: probe.durationS,
+  };
+}
+
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pn-evidence-verify-'));
   store = new EvidenceStore(dir);
   const t0 = Date.UTC(2026, 10, 22, 3, 0, 0);
+  const clip = await h264Clip(t0);
   const box = { x: 0.4, y: 0.4, w: 0.2, h: 0.3 };
   const flag: Flag = {
     ruleCode: 'speeding',
@@ -69,6 +93,7 @@ beforeAll(async () => {
     store,
     workerId: 'test',
     signer,
+    clip,
   });
   manifestPath = store.resolve(payload.evidence.find((e) => e.kind === 'manifest')!.storageUri);
   publicKeyPath = path.join(dir, 'evidence-signing.pub.pem');
@@ -100,12 +125,9 @@ describe('evidence verification', () => {
       problems: [],
       signature: { ok: true, pinned: true, keyId: signer.keyId },
     });
-    expect(byPath.files.map((f) => f.kind).sort()).toEqual([
-      'still_after',
-      'still_at',
-      'still_before',
-      'vehicle_crop',
-    ]);
+    expect(byPath.files.map((f) => f.kind).sort()).toEqual(
+      ['still_after', 'still_at', 'still_before', 'vehicle_crop', 'clip'].sort(),
+    );
     const sha = payload.evidence.find((e) => e.kind === 'manifest')!.sha256;
     expect((await verifyEvidence({ manifest: sha, evidenceDir: dir, publicKey })).ok).toBe(true);
   });
@@ -129,7 +151,7 @@ describe('evidence verification', () => {
         ]);
       }
     }
-    expect(manifest.files).toHaveLength(4);
+    expect(manifest.files).toHaveLength(5);
   });
 
   it('detects a flipped byte in every field of the manifest file', async () => {
@@ -155,6 +177,27 @@ describe('evidence verification', () => {
         `byte ${at}`,
       ).toBe(true);
     }
+  });
+
+  it('detects a clip section that does not name the listed clip, even when signed by the trusted key', async () => {
+    const manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as Record<string, unknown> & {
+      clip: Record<string, unknown>;
+    };
+    const { signature: _s, ...unsigned } = manifest;
+    const other = { ...unsigned, clip: { ...manifest.clip, sha256: 'b'.repeat(64) } };
+    const bad = await store.put(Buffer.from(JSON.stringify(signManifest(other, signer))), 'application/json');
+    const result = await verifyEvidence({ manifest: bad.sha256, evidenceDir: dir, publicKey });
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([`manifest: clip ${'b'.repeat(64)} is not the clip in its file list`]);
+
+    const silent = { ...unsigned, clip: { status: 'missing' } };
+    const bare = await store.put(
+      Buffer.from(JSON.stringify(signManifest(silent, signer))),
+      'application/json',
+    );
+    expect((await verifyEvidence({ manifest: bare.sha256, evidenceDir: dir, publicKey })).problems).toEqual([
+      'manifest: clip missing without a reason',
+    ]);
   });
 
   it('detects a manifest edited and re-signed with another key, and an unsigned one', async () => {
@@ -194,7 +237,8 @@ describe('npm run evidence:verify', () => {
     expect(code).toBe(0);
     expect(out).toContain(`ok   signature ${signer.keyId} (trusted key)`);
     expect(out).toMatch(/ok {3}still_at/);
-    expect(out).toContain('VERIFIED: 4 files and the signature');
+    expect(out).toMatch(/clip {6}ok: h264, 70 frames, /);
+    expect(out).toContain('VERIFIED: 5 files and the signature');
   });
 
   it('exits 1 naming the altered file', async () => {

@@ -13,6 +13,7 @@ function scriptedDetector(id: number, state: { dead: Set<number>; closed: number
     model: { name: 'm', version: String(id) },
     modelName: `m/${id}`,
     provider: 'cpu',
+    maxBatch: 1,
     pending: 0,
     lastTimings: undefined,
     async detect(): Promise<Detection[]> {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ffmpegReadArgs, OutputSizeParser, videoFilter } from '../../../ingest/ffmpeg-adapter.js';
+import {
+  concatList,
+  concatSegmentsArgs,
+  ffmpegReadArgs,
+  ffprobeBinary,
+  OutputSizeParser,
+  videoFilter,
+} from '../../../ingest/ffmpeg-adapter.js';
 
 const rtsp = { url: 'rtsp://user:secret@10.0.0.7:554/stream1', fps: 2, width: 640, ioTimeoutMs: 10_000 };
 
@@ -56,6 +63,70 @@ describe('ffmpegReadArgs', () => {
 
   it('builds the video filter from fps and width', () => {
     expect(videoFilter(5, 1280)).toBe('fps=5,scale=w=1280:h=trunc(ow/dar/2)*2,setsar=1');
+  });
+});
+
+describe('ffmpegReadArgs with a segment output', () => {
+  const segments = { dir: '/var/pn/clips/cam1/run-1', segmentSeconds: 1, wrap: 22 };
+
+  it('adds a second output copying the video into wrapped MPEG-TS segments listed on fd 3', () => {
+    const args = ffmpegReadArgs({ ...rtsp, segments });
+    const frames = args.indexOf('pipe:1');
+    expect(frames).toBeGreaterThan(0);
+    const second = args.slice(frames + 1);
+    expect(second.at(-1)).toBe('/var/pn/clips/cam1/run-1/seg-%03d.ts');
+    expect(valueOf(second, '-c')).toBe('copy');
+    expect(valueOf(second, '-map')).toBe('0:v:0');
+    expect(valueOf(second, '-f')).toBe('segment');
+    expect(valueOf(second, '-segment_format')).toBe('mpegts');
+    expect(valueOf(second, '-segment_time')).toBe('1');
+    expect(valueOf(second, '-segment_wrap')).toBe('22');
+    expect(valueOf(second, '-segment_list')).toBe('pipe:3');
+    expect(valueOf(second, '-segment_list_type')).toBe('csv');
+    expect(second).not.toContain('-vf');
+    // The frames output is unchanged by the second one (fluent-ffmpeg adds the global -y with two outputs).
+    expect(args.slice(0, frames + 1).filter((a) => a !== '-y')).toEqual(ffmpegReadArgs(rtsp));
+  });
+
+  it('keeps decoder options on the input, where stream copy ignores them', () => {
+    const args = ffmpegReadArgs({ ...rtsp, decode: 'keyframes', segments });
+    const input = args.indexOf('-i');
+    expect(valueOf(args.slice(0, input), '-skip_frame')).toBe('nokey');
+    expect(args.slice(args.indexOf('pipe:1'))).not.toContain('-skip_frame');
+  });
+
+  it('refuses a relative folder, a wrap too small and a segment length out of range', () => {
+    expect(() => ffmpegReadArgs({ ...rtsp, segments: { ...segments, dir: 'clips' } })).toThrow(RangeError);
+    expect(() => ffmpegReadArgs({ ...rtsp, segments: { ...segments, wrap: 2 } })).toThrow(RangeError);
+    expect(() => ffmpegReadArgs({ ...rtsp, segments: { ...segments, segmentSeconds: 0 } })).toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe('clip assembly arguments', () => {
+  it('joins segments with the concat demuxer into a fast-start MP4 without re-encoding', () => {
+    const args = concatSegmentsArgs('/tmp/c/list.txt', '/tmp/c/out.mp4');
+    const input = args.indexOf('-i');
+    expect(args[input + 1]).toBe('/tmp/c/list.txt');
+    expect(valueOf(args.slice(0, input), '-f')).toBe('concat');
+    expect(valueOf(args.slice(0, input), '-safe')).toBe('0');
+    const output = args.slice(input + 2);
+    expect(valueOf(output, '-c')).toBe('copy');
+    expect(valueOf(output, '-movflags')).toBe('+faststart');
+    expect(valueOf(output, '-f')).toBe('mp4');
+    expect(output.at(-1)).toBe('/tmp/c/out.mp4');
+  });
+
+  it("quotes file names for the concat list, a ' included", () => {
+    expect(concatList(['/a/seg-001.ts', "/b/it's/seg-002.ts"])).toBe(
+      "file '/a/seg-001.ts'\nfile '/b/it'\\''s/seg-002.ts'\n",
+    );
+  });
+
+  it('finds ffprobe beside the configured ffmpeg', () => {
+    expect(ffprobeBinary('/opt/ffmpeg/bin/ffmpeg')).toBe('/opt/ffmpeg/bin/ffprobe');
+    expect(ffprobeBinary('ffmpeg')).toBe('ffprobe');
   });
 });
 

@@ -303,4 +303,67 @@ describe('TF.js graph → ONNX', () => {
       'unsupported TF ops: Erf, Softplus',
     );
   });
+
+  describe('dynamic batch', () => {
+    /** Conv (NHWC) → 2× bilinear resize → Reshape [1, -1, 2]: the shapes NanoDet's head has. */
+    function head(target: number[]) {
+      const g = new Graph();
+      const x = g.input('x', [1, 4, 4, 3]);
+      const conv = g.op('conv', 'Conv2D', [x, g.const('w', [3, 3, 3, 2])], {
+        data_format: str('NHWC'),
+        padding: str('SAME'),
+        strides: ints([1, 1, 1, 1]),
+        dilations: ints([1, 1, 1, 1]),
+      });
+      const up = g.op('up', 'ResizeBilinear', [conv, g.const('s', [2], [8, 8], 'int32')], {
+        half_pixel_centers: { b: true },
+      });
+      g.op('out', 'Reshape', [up, g.const('shape', [target.length], target, 'int32')]);
+      return g.model();
+    }
+
+    it('runs a batch of 3 with the outputs of 3 single runs', async () => {
+      const { bytes } = convertTfjsGraph(head([1, -1, 2]), {
+        outputs: [{ tf: 'out', onnx: 'y' }],
+        dynamicBatch: 'N',
+      });
+      const session = await ort.InferenceSession.create(bytes);
+      try {
+        expect(session.inputMetadata[0]).toMatchObject({ shape: ['N', 4, 4, 3] });
+        expect(session.outputMetadata[0]).toMatchObject({ shape: ['N', 64, 2] });
+        const rand = lcg(11);
+        const data = Float32Array.from({ length: 3 * 48 }, () => rand());
+        const batch = await session.run({ x: new ort.Tensor('float32', data, [3, 4, 4, 3]) });
+        expect(batch['y']!.dims).toEqual([3, 64, 2]);
+        for (let b = 0; b < 3; b++) {
+          const one = await session.run({
+            x: new ort.Tensor('float32', data.slice(b * 48, (b + 1) * 48), [1, 4, 4, 3]),
+          });
+          const want = one['y']!.data as Float32Array;
+          const have = (batch['y']!.data as Float32Array).subarray(b * 128, (b + 1) * 128);
+          for (let i = 0; i < 128; i++) expect(Math.abs(have[i]! - want[i]!)).toBeLessThan(1e-6);
+        }
+      } finally {
+        await session.release();
+      }
+    });
+
+    it('refuses a Reshape that folds the batch into another axis, naming it', () => {
+      expect(() =>
+        convertTfjsGraph(head([-1, 2]), { outputs: [{ tf: 'out', onnx: 'y' }], dynamicBatch: 'N' }),
+      ).toThrow(
+        /cannot make the batch dimension dynamic: Reshape out reshapes the batch axis \(target \[-1,2\]\)/,
+      );
+    });
+
+    it('leaves the batch fixed at 1 unless asked', async () => {
+      const { bytes } = convertTfjsGraph(head([1, -1, 2]), { outputs: [{ tf: 'out', onnx: 'y' }] });
+      const session = await ort.InferenceSession.create(bytes);
+      try {
+        expect(session.inputMetadata[0]).toMatchObject({ shape: [1, 4, 4, 3] });
+      } finally {
+        await session.release();
+      }
+    });
+  });
 });

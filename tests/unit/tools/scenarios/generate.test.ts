@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { parseSceneConfig } from '../../../../violations/scene-config.js';
+import {
+  crossingTime,
+  generateScenario,
+  positionAt,
+  projectNorm,
+  type ScenarioSpec,
+} from '../../../../tools/scenarios/generate.js';
+import { scenarioPhase } from '../../../../tools/scenarios/render.js';
+import { sceneForRun } from '../../../../tools/scenarios/run.js';
+import { fixedTimePhase } from '../../../../violations/signal-timeline.js';
+
+const PHOTOS = ['us/a.jpg', 'us/b.jpg', 'eu/c.jpg', 'br/d.jpg'];
+
+function specs(site: 'signal' | 'road', n = 12): ScenarioSpec[] {
+  return Array.from({ length: n }, (_, i) => generateScenario(100 + i, { photos: PHOTOS, site }));
+}
+
+describe('scenario generator', () => {
+  it('is deterministic by seed, and different seeds give different scenarios', () => {
+    const a = generateScenario(7, { photos: PHOTOS });
+    const b = generateScenario(7, { photos: PHOTOS });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    const c = generateScenario(8, { photos: PHOTOS });
+    expect(JSON.stringify(c)).not.toBe(JSON.stringify(a));
+  });
+
+  it('produces scene configurations the project parses, and both site kinds by seed', () => {
+    const sites = new Set<string>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const s = generateScenario(seed, { photos: PHOTOS });
+      sites.add(s.site);
+      expect(() => parseSceneConfig(s.scene)).not.toThrow();
+    }
+    expect(sites).toEqual(new Set(['signal', 'road']));
+  });
+
+  it('gives every vehicle a unique plate, and every act its vehicle and plate', () => {
+    for (const s of [...specs('signal'), ...specs('road')]) {
+      const plates = s.vehicles.map((v) => v.plate.compact);
+      expect(new Set(plates).size).toBe(plates.length);
+      for (const v of s.vehicles) expect(v.plate.compact).toMatch(/^\d{2}[A-Z]\d{5}$/);
+      for (const act of s.truth) {
+        const v = s.vehicles.find((x) => x.id === act.vehicle)!;
+        expect(v.plate.compact).toBe(act.plate);
+        expect(act.fromS).toBeLessThanOrEqual(act.atS);
+        expect(act.toS).toBeGreaterThanOrEqual(act.atS);
+      }
+      // A vehicle is either a violation or clean traffic, never both.
+      const flagged = new Set(s.truth.map((t) => t.vehicle));
+      for (const c of s.clean) expect(flagged.has(c.vehicle)).toBe(false);
+      expect(flagged.size + s.clean.length).toBe(s.vehicles.length);
+    }
+  });
+
+  it('scripts red-light acts at crossings on red, clear of the phase changes, and amber crossings as clean', () => {
+    let runners = 0;
+    let amber = 0;
+    for (const s of specs('signal', 16)) {
+      const z = s.signal!.stopLineZ;
+      for (const act of s.truth) {
+        expect(act.rule).toBe('red_light');
+        const v = s.vehicles.find((x) => x.id === act.vehicle)!;
+        expect(crossingTime(v.keys, z)).toBeCloseTo(act.atS, 3);
+        for (const dt of [-0.9, 0, 0.9]) expect(scenarioPhase(s, act.atS + dt)).toBe('red');
+        runners++;
+      }
+      for (const c of s.clean) {
+        const v = s.vehicles.find((x) => x.id === c.vehicle)!;
+        const at = crossingTime(v.keys, z);
+        if (at === undefined) continue;
+        const phase = scenarioPhase(s, at);
+        expect(phase).not.toBe('red');
+        if (phase === 'amber') amber++;
+      }
+    }
+    expect(runners).toBeGreaterThan(10);
+    expect(amber).toBeGreaterThan(0);
+  });
+
+  it('scripts speeding at the speed the gate would measure, above the limit plus tolerance plus 5', () => {
+    let speeders = 0;
+    for (const s of specs('road', 16)) {
+      const g = s.gate!;
+      for (const act of s.truth.filter((t) => t.rule === 'speeding')) {
+        const v = s.vehicles.find((x) => x.id === act.vehicle)!;
+        const entry = crossingTime(v.keys, g.entryZ)!;
+        const exit = crossingTime(v.keys, g.exitZ)!;
+        const kmh = ((g.entryZ - g.exitZ) / (exit - entry)) * 3.6;
+        expect(kmh).toBeCloseTo(Number(act.details['speedKmh']), 0);
+        expect(kmh - g.limitKmh - g.toleranceKmh).toBeGreaterThanOrEqual(5);
+        speeders++;
+      }
+      // Clean traffic through the gate is within the limit.
+      for (const c of s.clean) {
+        const v = s.vehicles.find((x) => x.id === c.vehicle)!;
+        const entry = crossingTime(v.keys, g.entryZ);
+        const exit = crossingTime(v.keys, g.exitZ);
+        if (entry === undefined || exit === undefined || exit < entry) continue;
+        const kmh = ((g.entryZ - g.exitZ) / (exit - entry)) * 3.6;
+        if (v.keys.length === 2) expect(kmh).toBeLessThanOrEqual(g.limitKmh);
+      }
+    }
+    expect(speeders).toBeGreaterThan(5);
+  });
+
+  it('parks no-parking violators beyond the dwell and short stops below it', () => {
+    for (const s of specs('road', 16)) {
+      const dwell = s.shoulder!.dwellS;
+      for (const v of s.vehicles.filter((x) => x.behaviour.includes('shoulder'))) {
+        const stop = v.keys[2]!;
+        const leave = v.keys[3]!;
+        const stood = leave.t - stop.t;
+        const act = s.truth.find((t) => t.vehicle === v.id);
+        if (act) {
+          expect(act.rule).toBe('no_parking');
+          expect(stood).toBeGreaterThan(dwell + 3);
+          expect(act.atS).toBeCloseTo(stop.t + dwell, 3);
+        } else expect(stood).toBeLessThan(dwell - 3);
+      }
+    }
+  });
+
+  it('moves along its keys, and a fixed-time plan put on the wall clock shows the clip phases', () => {
+    const s = specs('signal', 30).find((x) => x.signal!.kind === 'fixed-time')!;
+    const v = s.vehicles[0]!;
+    expect(positionAt(v.keys, v.keys[0]!.t)).toEqual({ x: v.keys[0]!.x, z: v.keys[0]!.z });
+    const clipStartMs = Date.UTC(2026, 10, 24, 8, 0, 0) + 123;
+    const scene = sceneForRun(s, clipStartMs);
+    const plan = scene.signals['main']!;
+    if (plan.kind !== 'fixed-time') throw new Error('expected a fixed-time plan');
+    for (let t = 0.25; t < s.frame.durationS; t += 0.5)
+      expect(fixedTimePhase(plan, clipStartMs + t * 1000).phase).toBe(scenarioPhase(s, t));
+    expect(projectNorm(s.camera, 0, 1e6).y).toBeCloseTo(s.camera.horizonY / s.frame.height, 3);
+  });
+});
