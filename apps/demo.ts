@@ -114,6 +114,8 @@ run('demo', async () => {
   }
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    // One API process here; a fresh secret each run signs its lookup challenges and media links.
+    PUBLIC_LOOKUP_SECRET: config.PUBLIC_LOOKUP_SECRET ?? randomBytes(32).toString('hex'),
     ...(signingKeyPath ? { EVIDENCE_SIGNING_KEY_PATH: signingKeyPath } : {}),
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_MAX: '1',
@@ -186,6 +188,9 @@ run('demo', async () => {
     [
       '',
       `  Monitoring page   ${base}/`,
+      `  Police review     ${base}/review.html   (staff logins below)`,
+      `  Scene editor      ${base}/scene.html    (demo-operator)`,
+      `  Citizen lookup    ${base}/lookup.html   (plates 20A12345, 30A12345 are in the demo registry)`,
       `  Health            ${base}/health`,
       `  Cameras           ${base}/api/cameras`,
       `  Metrics           ${base}/metrics`,

@@ -1,3 +1,4 @@
+import type { ClipResult } from '../ingest/clip-buffer.js';
 import type { Flag } from '../violations/engine.js';
 import { signManifest, type EvidenceSigner } from '../violations/evidence-signature.js';
 import { cropVehicle, renderStill, type StillHighlight } from '../violations/evidence-stills.js';
@@ -26,23 +27,10 @@ const RULE_LABELS: Record<string, string> = {
 };
 
 /**
- * The violation's clip (the camera's own H.264, a few seconds either side of the act, see
- * ingest/clip-buffer.ts), or why there is none. `partial`: the stream did not cover the whole span.
+ * The violation's clip (the camera's own H.264, a few seconds either side of the act), or why there is
+ * none: what ingest/clip-buffer.ts produces.
  */
-export type EvidenceClip =
-  | {
-      status: 'ok' | 'partial';
-      bytes: Buffer;
-      mediaType: 'video/mp4';
-      codec: string;
-      /** Capture times of the clip's first and last instants (epoch ms, the ingest host's clock). */
-      startAt: number;
-      endAt: number;
-      frameCount: number;
-      durationS: number;
-      reason?: string;
-    }
-  | { status: 'missing'; reason: string };
+export type EvidenceClip = ClipResult;
 
 /** What the manifest needs of a flag: everything but the frames' pixels. */
 export type FlagSummary = Omit<Flag, 'stills'> & {

@@ -9,7 +9,6 @@
  * cluster runs as the `postgres` user. Skipped, saying why, where they are absent.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -31,6 +30,7 @@ import { Producer } from '../../../pipeline/producer.js';
 import { QueueName } from '../../../pipeline/queues.js';
 import { createRedis } from '../../../pipeline/redis.js';
 import { EvidenceStore } from '../../../violations/evidence-store.js';
+import { storedViolationPayload } from '../helpers/violation-payload.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -202,23 +202,7 @@ describe.skipIf(missing)('Redis and PostgreSQL restarting under load', () => {
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  async function payload(n: number): Promise<RecordViolationPayload> {
-    const still = await store.put(randomBytes(8 * 1024), 'image/jpeg');
-    const manifest = await store.put(Buffer.from(JSON.stringify({ n })), 'application/json');
-    return {
-      cameraId,
-      trackKey: `restart-${n}`,
-      ruleCode: 'red_light',
-      observedAt: new Date(Date.UTC(2026, 10, 22, 2, 0, 0) + n * 1000).toISOString(),
-      vehicleClass: 'car',
-      sceneConfigVersion: 1,
-      details: { n },
-      evidence: [
-        { kind: 'still_at', ...still },
-        { kind: 'manifest', ...manifest },
-      ],
-    };
-  }
+  const payload = (n: number) => storedViolationPayload(store, { cameraId, trackKey: `restart-${n}`, n });
 
   it('loses and doubles nothing while each restarts, and the worker recovers by itself', async () => {
     const redisUrl = `redis://127.0.0.1:${redisServer.port}`;

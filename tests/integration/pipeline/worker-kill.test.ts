@@ -4,7 +4,6 @@
  * once: none lost, none doubled, one audit entry each.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,11 +14,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCameraByCode } from '../../../db/repositories/camera.repository.js';
 import { addSceneConfigVersion } from '../../../db/repositories/scene-config.repository.js';
-import type { RecordViolationPayload } from '../../../pipeline/payloads.js';
 import { Producer } from '../../../pipeline/producer.js';
 import { QueueName } from '../../../pipeline/queues.js';
 import { EvidenceStore } from '../../../violations/evidence-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { storedViolationPayload } from '../helpers/violation-payload.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -61,23 +60,8 @@ afterAll(async () => {
   if (evidenceDir) await fs.rm(evidenceDir, { recursive: true, force: true });
 });
 
-async function payload(n: number): Promise<RecordViolationPayload> {
-  const still = await store.put(randomBytes(64 * 1024), 'image/jpeg');
-  const manifest = await store.put(Buffer.from(JSON.stringify({ n })), 'application/json');
-  return {
-    cameraId,
-    trackKey: `kill-${n}`,
-    ruleCode: 'red_light',
-    observedAt: new Date(Date.UTC(2026, 10, 22, 2, 0, 0) + n * 1000).toISOString(),
-    vehicleClass: 'car',
-    sceneConfigVersion: 1,
-    details: { n },
-    evidence: [
-      { kind: 'still_at', ...still },
-      { kind: 'manifest', ...manifest },
-    ],
-  };
-}
+const payload = (n: number) =>
+  storedViolationPayload(store, { cameraId, trackKey: `kill-${n}`, n, stillBytes: 64 * 1024 });
 
 /** Starts the worker role as its own process; resolves once it takes jobs. */
 function startWorker(): Promise<ChildProcess> {
