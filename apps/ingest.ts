@@ -266,6 +266,8 @@ run('ingest', async () => {
           restarts: s.restarts,
           fpsReceived: s.fps,
           inferenceMs: pipeline.inferenceMs === null ? null : Math.round(pipeline.inferenceMs * 10) / 10,
+          lagMs: pipeline.lagMs === null ? null : Math.round(pipeline.lagMs),
+          pendingEvidence: pipeline.pendingEvidence,
           violationsFlagged: pipeline.flagged,
           detector: {
             model: detector.modelName,

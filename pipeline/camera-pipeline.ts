@@ -69,6 +69,11 @@ export class CameraPipeline {
   detectorDropped = 0;
   /** Mean detector time per frame, ms, weighted towards the last minute or so. */
   inferenceMs: number | null = null;
+  /**
+   * Mean age of a frame when its detections are in (capture by ffmpeg → decode → wait for the detector →
+   * inference), ms, weighted like inferenceMs: what the operator sees as the camera's processing lag.
+   */
+  lagMs: number | null = null;
   /** Plates read with a usable consensus / flags whose plate was read. */
   platesRead = 0;
   plateAttempts = 0;
@@ -118,6 +123,8 @@ export class CameraPipeline {
       return;
     }
     const seconds = stopTimer();
+    const lag = Math.max(0, Date.now() - frame.capturedAt);
+    this.lagMs = this.lagMs === null ? lag : this.lagMs * 0.95 + lag * 0.05;
     this.processed += 1;
     this.inferenceMs =
       this.inferenceMs === null ? seconds * 1000 : this.inferenceMs * 0.95 + seconds * 1000 * 0.05;

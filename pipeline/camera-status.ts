@@ -22,6 +22,10 @@ export interface CameraStatus {
   violationsFlagged: number;
   /** Flags whose plate was read, and those of them with a consensus plate (absent: no reader). */
   plateAttempts?: number | undefined;
+  /** Mean age of a frame when its detections are in, ms (see CameraPipeline.lagMs). */
+  lagMs?: number | null | undefined;
+  /** Flags waiting for their evidence (plate reads, clip, stills) on this camera. */
+  pendingEvidence?: number | undefined;
   platesRead?: number | undefined;
   /** The detector serving the camera (absent in records from workers older than this field). */
   detector?: CameraDetectorInfo | undefined;

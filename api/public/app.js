@@ -19,6 +19,9 @@ const STRINGS = {
     inference: 'Suy luận (ms)',
     violations: 'Vi phạm',
     plates: 'Đọc được biển số',
+    lag: 'Độ trễ (ms)',
+    perHour: 'Vi phạm/giờ',
+    queue: (q) => ` · hàng đợi ghi: ${q.waiting} chờ, ${q.active} đang ghi, ${q.failed} lỗi`,
     detector: 'Bộ nhận dạng',
     fallback: (asked) => `dự phòng: yêu cầu ${asked}`,
     batch: (n) => `lô ≤ ${n}`,
@@ -47,6 +50,9 @@ const STRINGS = {
     inference: 'Inference (ms)',
     violations: 'Violations',
     plates: 'Plates read',
+    lag: 'Lag (ms)',
+    perHour: 'Violations/h',
+    queue: (q) => ` · record queue: ${q.waiting} waiting, ${q.active} active, ${q.failed} failed`,
     detector: 'Detector',
     fallback: (asked) => `fallback: ${asked} asked`,
     batch: (n) => `batch ≤ ${n}`,
@@ -92,8 +98,10 @@ function plateText(c) {
   return `${c.platesRead}/${c.plateAttempts} (${Math.round((100 * c.platesRead) / c.plateAttempts)} %)`;
 }
 
-function render(items) {
+let lastQueue = null;
+function render(items, queue = lastQueue) {
   last = items;
+  lastQueue = queue;
   const body = document.getElementById('cams');
   body.replaceChildren(
     ...items.map((c) => {
@@ -109,7 +117,9 @@ function render(items) {
         cell(String(c.framesDropped)),
         cell(String(c.restarts)),
         cell(c.inferenceMs === null ? '—' : c.inferenceMs.toFixed(0)),
+        cell(c.lagMs === null || c.lagMs === undefined ? '—' : String(c.lagMs)),
         cell(String(c.violationsFlagged)),
+        cell(String(c.violationsLastHour ?? 0)),
         cell(plateText(c)),
         cell(
           detectorText(c.detector),
@@ -122,7 +132,8 @@ function render(items) {
   );
   const up = items.filter((c) => c.state === 'up').length;
   const fps = items.reduce((s, c) => s + c.fpsReceived, 0).toFixed(1);
-  document.getElementById('totals').textContent = t('totals')(up, items.length, fps);
+  document.getElementById('totals').textContent =
+    t('totals')(up, items.length, fps) + (queue ? t('queue')(queue) : '');
   const alerting = items.filter((c) => c.alert).map((c) => c.code);
   const alerts = document.getElementById('alerts');
   alerts.hidden = alerting.length === 0;
@@ -132,7 +143,8 @@ function render(items) {
 async function refresh() {
   try {
     const res = await fetch('/api/cameras');
-    render((await res.json()).items);
+    const body = await res.json();
+    render(body.items, body.queue);
   } catch {
     document.getElementById('totals').textContent = t('error');
   }
@@ -145,7 +157,8 @@ function connect() {
   events.addEventListener('cameras', (e) => {
     clearInterval(poll);
     poll = undefined;
-    render(JSON.parse(e.data).items);
+    const body = JSON.parse(e.data);
+    render(body.items, body.queue);
   });
   events.onerror = () => {
     poll ??= setInterval(refresh, 2000);

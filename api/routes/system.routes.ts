@@ -40,11 +40,12 @@ export function registerSystemRoutes(routes: RouteTable, services: ApiServices):
       method: 'get',
       path: '/api/cameras',
       roles: ['public'],
-      summary: 'Cameras with their live stream state (no stream URLs)',
+      summary: 'Cameras with their live stream state (no stream URLs), and the violations queue backlog',
       tags: ['system'],
     },
     async ({ res }) => {
-      res.json({ items: await services.listCameras() });
+      const [items, queue] = await Promise.all([services.listCameras(), services.queueStats()]);
+      res.json({ items, queue });
     },
   );
 
@@ -70,8 +71,8 @@ export function registerSystemRoutes(routes: RouteTable, services: ApiServices):
       let closed = false;
       const send = async () => {
         try {
-          const items = await services.listCameras();
-          if (!closed) res.write(`event: cameras\ndata: ${JSON.stringify({ items })}\n\n`);
+          const [items, queue] = await Promise.all([services.listCameras(), services.queueStats()]);
+          if (!closed) res.write(`event: cameras\ndata: ${JSON.stringify({ items, queue })}\n\n`);
         } catch {
           // A failed read is skipped; the next tick tries again and the client keeps its last state.
           if (!closed) res.write(': camera state unavailable\n\n');

@@ -8,11 +8,13 @@ import { listCameras } from '../../db/repositories/camera.repository.js';
 import { getReviewClaim, listReviews } from '../../db/repositories/review.repository.js';
 import {
   countViolations,
+  countViolationsSinceByCamera,
   getViolationById,
   listViolations,
   type ViolationWithEvidence,
 } from '../../db/repositories/violation.repository.js';
 import { readCameraStatuses, readLastSeen, type CameraStatus } from '../../pipeline/camera-status.js';
+import { violationQueueStats } from '../../pipeline/queue-stats.js';
 
 /** A camera down for longer than this raises an alert on the dashboard. */
 export const CAMERA_DOWN_ALERT_MS = 30_000;
@@ -89,7 +91,10 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
   };
 
   const camerasWithState = async (): Promise<CameraView[]> => {
-    const cameras = await listCameras(db);
+    const [cameras, lastHour] = await Promise.all([
+      listCameras(db),
+      countViolationsSinceByCamera(db, new Date(Date.now() - 3_600_000)),
+    ]);
     let statuses = new Map<string, CameraStatus>();
     let lastSeen = new Map<string, number>();
     try {
@@ -124,6 +129,9 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
         restarts: s?.restarts ?? 0,
         inferenceMs: s?.inferenceMs ?? null,
         violationsFlagged: s?.violationsFlagged ?? 0,
+        violationsLastHour: lastHour.get(c.id) ?? 0,
+        lagMs: s?.lagMs ?? null,
+        pendingEvidence: s?.pendingEvidence ?? 0,
         plateAttempts: s?.plateAttempts ?? null,
         platesRead: s?.platesRead ?? null,
         detector: s?.detector
@@ -149,6 +157,7 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
   };
 
   const fleetMetrics = createFleetMetrics(camerasWithState);
+  const readQueue = violationQueueStats(redis, queuePrefix);
 
   return {
     async health() {
@@ -170,6 +179,14 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
     },
 
     listCameras: camerasWithState,
+
+    async queueStats() {
+      try {
+        return await readQueue();
+      } catch {
+        return null; // Redis down: /health says so
+      }
+    },
 
     async listViolations(q, viewer) {
       const scope = toRepositoryScope(viewer.scope);

@@ -1,5 +1,6 @@
 /** What the HTTP layer needs from the rest of the system; implemented in services over db/ and Redis. */
 import type { CaseService, OpenCaseResult } from '../../fines/case.service.js';
+import type { QueueStats } from '../../pipeline/queue-stats.js';
 import type { Principal, Viewer } from '../principal.js';
 import type { PublicLookupService } from './public-lookup.service.js';
 import type { Decision, SecondReviewReason } from './review-policy.js';
@@ -32,6 +33,12 @@ export interface CameraView {
   restarts: number;
   inferenceMs: number | null;
   violationsFlagged: number;
+  /** Violations recorded from this camera in the last hour (database). */
+  violationsLastHour: number;
+  /** Mean age of a frame when its detections are in, ms: decode, waiting and inference together. */
+  lagMs: number | null;
+  /** Flags still waiting for their evidence on the ingest worker. */
+  pendingEvidence: number;
   /** Flagged vehicles whose plate was read, and how many of them gave a consensus plate (null: no reader). */
   plateAttempts: number | null;
   platesRead: number | null;
@@ -241,6 +248,8 @@ export interface AuthService {
 export interface ApiServices {
   health(): Promise<HealthReport>;
   listCameras(): Promise<CameraView[]>;
+  /** The violations queue's backlog (null when Redis does not answer). */
+  queueStats(): Promise<QueueStats | null>;
   /** Violations in the viewer's scope; the read is audited (plates are personal data). */
   listViolations(q: ViolationQuery, viewer: Viewer): Promise<ViolationPage>;
   /** One violation in the viewer's scope with its evidence and reviews; audited. */

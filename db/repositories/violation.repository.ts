@@ -236,6 +236,20 @@ export async function countViolations(db: DbExecutor, filter: ViolationFilter = 
   return Number(row.n);
 }
 
+/** Violations observed since `since`, per camera id (cameras with none are absent). */
+export async function countViolationsSinceByCamera(
+  db: DbExecutor,
+  since: Date,
+): Promise<Map<number, number>> {
+  const rows = await db
+    .selectFrom('violation')
+    .select((eb) => ['camera_id', eb.fn.countAll<number>().as('n')])
+    .where('observed_at', '>=', since)
+    .groupBy('camera_id')
+    .execute();
+  return new Map(rows.map((r) => [Number(r.camera_id), Number(r.n)]));
+}
+
 export async function getViolationById(
   db: DbExecutor,
   id: number,

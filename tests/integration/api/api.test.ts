@@ -352,3 +352,48 @@ describe('route roles', () => {
     expect(JSON.stringify(res.body)).not.toContain('SyntaxError');
   });
 });
+
+describe('GET /api/cameras: load and backlog for the operator', () => {
+  it('reports each camera’s processing lag, pending evidence, violations in the last hour and the queue', async () => {
+    const cam = await tdb.db
+      .selectFrom('camera')
+      .select('id')
+      .where('code', '=', 'TN-101')
+      .executeTakeFirstOrThrow();
+    await recordViolation(tdb.db, {
+      cameraId: Number(cam.id),
+      trackKey: 'recent-1',
+      ruleCode: 'wrong_way',
+      observedAt: new Date(Date.now() - 10 * 60_000),
+      vehicleClass: 'car',
+      sceneConfigVersion: 1,
+    });
+    const now = Date.now();
+    await publishCameraStatuses(redis, prefix, [
+      {
+        cameraId: String(cam.id),
+        code: 'TN-101',
+        state: 'up',
+        stateSince: now - 60_000,
+        inferenceMs: 40,
+        lagMs: 850,
+        pendingEvidence: 2,
+        violationsFlagged: 6,
+        lastFrameAt: now,
+        framesReceived: 130,
+        framesProcessed: 120,
+        framesDropped: 10,
+        restarts: 1,
+        fpsReceived: 2,
+        workerId: 'test',
+        updatedAt: now,
+      },
+    ]);
+    const res = await request(app.app).get('/api/cameras');
+    expect(res.status).toBe(200);
+    const tn101 = (res.body.items as { code: string }[]).find((c) => c.code === 'TN-101');
+    // The five violations of 01:00–01:05 UTC are older than an hour; the new one is not.
+    expect(tn101).toMatchObject({ lagMs: 850, pendingEvidence: 2, violationsLastHour: 1 });
+    expect(res.body.queue).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+  });
+});
