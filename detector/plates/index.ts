@@ -1,7 +1,8 @@
 /**
  * Licence plates: reading a plate crop (one or two rows, Vietnamese grammar, colour) and finding
  * plates on a vehicle crop or a full image, with PP-OCRv4 text detection and recognition from the
- * model registry (ppocr-det/4, ppocr-rec/4), off the event loop.
+ * model registry (ppocr-det/4, ppocr-rec/4), optionally the project's whole-plate recogniser
+ * (vn-plate-ocr/1) first, off the event loop.
  */
 export { createPlateReader } from './plate-reader.js';
 export type {

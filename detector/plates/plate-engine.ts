@@ -1,7 +1,9 @@
 /**
- * Plate reading in the current thread: the text detector and recogniser from the registry, the row
- * split, the grammar and the colour. `createPlateReader` (plate-reader.ts) runs it in a worker
- * thread; tools and tests may use it directly.
+ * Plate reading in the current thread: PP-OCR (text detector, line recogniser, row split), or a
+ * whole-plate recogniser (vn-plate-ocr) first with PP-OCR as its second opinion, the grammar and the
+ * colour.
+ * `createPlateReader` (plate-reader.ts) runs it in a worker thread; tools and tests may use it
+ * directly.
  */
 import type { Logger } from '../../core/logger.js';
 import type { ExecutionProvider } from '../model-registry.js';
@@ -9,12 +11,13 @@ import { loadOcrModel } from '../model-registry.js';
 import type { CtcReading } from './ctc.js';
 import type { PixelBox, RgbImage } from './image.js';
 import { checkImage, cropImage } from './image.js';
-import type { PlateCandidate, PlateRegion } from './plate-grammar.js';
+import type { GrammarResult, PlateCandidate, PlateRegion } from './plate-grammar.js';
 import { chooseReading } from './plate-grammar.js';
 import type { PlateColour } from './plate-colour.js';
 import { plateColour } from './plate-colour.js';
 import type { PlateBox } from './plate-localiser.js';
 import { joinLines, localisePlates } from './plate-localiser.js';
+import { PlateRecogniser } from './plate-recogniser.js';
 import { Recogniser } from './recogniser.js';
 import { analyseRows } from './row-split.js';
 import type { TextBox } from './text-detector.js';
@@ -74,13 +77,32 @@ export interface PlateEngineOptions {
   detVersion?: string;
   recModel?: string;
   recVersion?: string;
+  /**
+   * A whole-plate recogniser read first, PP-OCR becoming its second opinion (e.g. 'vn-plate-ocr');
+   * default DEFAULT_PLATE_MODEL.
+   */
+  plateModel?: string | null;
+  plateVersion?: string;
+  /**
+   * PP-OCR also reads the crop, and the grammar chooses among all readings, when the whole-plate
+   * reading's confidence is below this or the grammar rejects it (default: the plate card's
+   * confidence threshold). 0: never; above 1: always.
+   */
+  secondOpinionBelow?: number;
   provider?: ExecutionProvider;
   cudaDevice?: number;
   threads?: number;
-  /** Readings below this confidence are sent to review (default: the recogniser card's). */
+  /** Readings below this confidence are sent to review (default: the first recogniser card's). */
   minConfidence?: number;
   log?: Logger;
 }
+
+/**
+ * The whole-plate recogniser the reader uses by default: none, so PP-OCR reads alone. vn-plate-ocr/1
+ * as trained so far reads far fewer real Vietnamese crops exactly than PP-OCR does (docs/ACCURACY.md,
+ * Plates), so it is opt-in (`plateModel: 'vn-plate-ocr'`) until a version beats PP-OCR there.
+ */
+export const DEFAULT_PLATE_MODEL: string | null = null;
 
 /** Crops at least this wide for their height are read as one row only. */
 const ONE_ROW_ASPECT = 3.2;
@@ -88,17 +110,20 @@ const ONE_ROW_ASPECT = 3.2;
 const ROW_OVERLAP = 0.04;
 
 export class PlateEngine {
+  /** The recogniser read first: the whole-plate one when loaded, else PP-OCR's. */
   readonly recModel: { name: string; version: string };
   readonly detModel: { name: string; version: string };
 
   private constructor(
     private readonly recogniser: Recogniser,
     private readonly detector: TextDetector,
+    private readonly plate: PlateRecogniser | undefined,
     private readonly minConfidence: number,
+    private readonly secondOpinionBelow: number,
     readonly provider: ExecutionProvider,
     readonly loadMs: number,
   ) {
-    this.recModel = recogniser.model;
+    this.recModel = plate?.model ?? recogniser.model;
     this.detModel = detector.model;
   }
 
@@ -117,40 +142,118 @@ export class PlateEngine {
       ...(options.recVersion === undefined ? {} : { version: options.recVersion }),
     });
     let det;
+    let plate;
     try {
       det = await loadOcrModel({
         ...common,
         name: options.detModel ?? 'ppocr-det',
         ...(options.detVersion === undefined ? {} : { version: options.detVersion }),
       });
+      const plateModel = options.plateModel === undefined ? DEFAULT_PLATE_MODEL : options.plateModel;
+      if (plateModel !== null) {
+        plate = await loadOcrModel({
+          ...common,
+          name: plateModel,
+          ...(options.plateVersion === undefined ? {} : { version: options.plateVersion }),
+        });
+      }
     } catch (err) {
       await rec.session.release();
+      await det?.session.release();
       throw err;
     }
     try {
       const recogniser = new Recogniser(rec);
       const detector = new TextDetector(det);
-      const minConfidence =
-        options.minConfidence ??
-        (rec.card.task === 'text-recognition' ? rec.card.thresholds.confidence : 0.8);
-      const provider = rec.provider === 'cuda' && det.provider === 'cuda' ? 'cuda' : 'cpu';
-      return new PlateEngine(recogniser, detector, minConfidence, provider, performance.now() - started);
+      const whole = plate ? new PlateRecogniser(plate) : undefined;
+      const first = whole?.card ?? rec.card;
+      const cardThreshold = first.task === 'text-detection' ? 0.8 : first.thresholds.confidence;
+      const minConfidence = options.minConfidence ?? cardThreshold;
+      const secondOpinionBelow = options.secondOpinionBelow ?? cardThreshold;
+      const sessions = [rec, det, ...(plate ? [plate] : [])];
+      const provider = sessions.every((m) => m.provider === 'cuda') ? 'cuda' : 'cpu';
+      return new PlateEngine(
+        recogniser,
+        detector,
+        whole,
+        minConfidence,
+        secondOpinionBelow,
+        provider,
+        performance.now() - started,
+      );
     } catch (err) {
       await rec.session.release();
       await det.session.release();
+      await plate?.session.release();
       throw err;
     }
   }
 
   /**
-   * Reads a plate crop (one or two rows). Candidate readings: the whole crop as one row; for crops
-   * not clearly one-row, the two halves either side of the projection split; and the text lines the
-   * text detector finds on the crop (one, or two stacked). All lines are read in one batch and the
-   * grammar picks the reading that parses best, weighted by character confidence.
+   * Reads a plate crop (one or two rows). The whole-plate recogniser reads it first; when its reading
+   * is confident and (for Vietnamese plates) parses, that is the answer. Otherwise PP-OCR reads it
+   * too (ppocrCandidates) and the grammar picks, among all the readings, the one that parses best,
+   * weighted by character confidence; when the two recognisers disagree the reading goes to review.
    */
   async readPlate(crop: RgbImage, options: ReadPlateOptions = {}): Promise<PlateReading> {
     checkImage(crop, 'plate crop');
     const region = options.region ?? 'vn';
+    const grammar = { region, minConfidence: this.minConfidence };
+    if (!this.plate) {
+      const chosen = chooseReading(await this.ppocrCandidates(crop), grammar);
+      return this.reading(crop, chosen, this.recogniser.model);
+    }
+    const [ours] = await this.plate.read([crop]);
+    const own: PlateCandidate = {
+      chars: ours!.chars,
+      rows: ours!.rows,
+      ...(ours!.rowBreak === undefined ? {} : { rowBreak: ours!.rowBreak }),
+      prior: 1,
+      source: `${this.plate.model.name}/${this.plate.model.version}`,
+    };
+    const first = chooseReading([own], grammar);
+    if (first.confidence >= this.secondOpinionBelow && (region !== 'vn' || first.valid)) {
+      return this.reading(crop, first, this.plate.model);
+    }
+    const candidates = [own, ...(await this.ppocrCandidates(crop))];
+    const chosen = chooseReading(candidates, grammar);
+    const second = chooseReading(candidates.slice(1), grammar);
+    if (second.compact !== first.compact) {
+      // Two readers disagree: the chosen reading is no surer than the other reader is unsure.
+      const other = chosen.candidate === 0 ? second : first;
+      const a = `${this.plate.model.name}/${this.plate.model.version}`;
+      const b = `${this.recogniser.model.name}/${this.recogniser.model.version}`;
+      chosen.confidence = Math.min(chosen.confidence, 1 - other.confidence);
+      chosen.reviewReasons.push(`the recognisers disagree (${a}, ${b})`);
+    }
+    return this.reading(crop, chosen, chosen.candidate === 0 ? this.plate.model : this.recogniser.model);
+  }
+
+  private reading(
+    crop: RgbImage,
+    chosen: GrammarResult,
+    model: { name: string; version: string },
+  ): PlateReading {
+    return {
+      compact: chosen.compact,
+      formatted: chosen.formatted,
+      rows: chosen.rows,
+      chars: chosen.chars.map((c) => ({ char: c.char, confidence: round4(c.confidence) })),
+      confidence: round4(chosen.confidence),
+      colour: plateColour(crop).colour,
+      valid: chosen.valid,
+      reviewReasons: chosen.reviewReasons,
+      corrections: chosen.corrections.map(({ index, from, to }) => ({ index, from, to })),
+      model,
+    };
+  }
+
+  /**
+   * PP-OCR's candidate readings of a crop: the whole crop as one row; for crops not clearly one-row,
+   * the two halves either side of the projection split; and the text lines the text detector finds
+   * on the crop (one, or two stacked). All lines are read in one batch.
+   */
+  private async ppocrCandidates(crop: RgbImage): Promise<PlateCandidate[]> {
     const aspect = crop.width / crop.height;
     const lines: RgbImage[] = [crop];
     const plans: { lines: number[]; rows: 1 | 2; prior: number; source: string }[] = [];
@@ -183,7 +286,7 @@ export class PlateEngine {
       }
     }
     const readings = await this.recogniser.read(lines);
-    const candidates: PlateCandidate[] = plans.map((p) => {
+    return plans.map((p) => {
       const parts = p.lines.map((i) => readings[i]!.chars);
       return {
         chars: parts.flat(),
@@ -193,20 +296,6 @@ export class PlateEngine {
         source: p.source,
       };
     });
-    const chosen = chooseReading(candidates, { region, minConfidence: this.minConfidence });
-    const colour = plateColour(crop).colour;
-    return {
-      compact: chosen.compact,
-      formatted: chosen.formatted,
-      rows: chosen.rows,
-      chars: chosen.chars.map((c) => ({ char: c.char, confidence: round4(c.confidence) })),
-      confidence: round4(chosen.confidence),
-      colour,
-      valid: chosen.valid,
-      reviewReasons: chosen.reviewReasons,
-      corrections: chosen.corrections.map(({ index, from, to }) => ({ index, from, to })),
-      model: this.recModel,
-    };
   }
 
   /** Raw recogniser output for line images (diagnostics, tools). */
@@ -254,6 +343,7 @@ export class PlateEngine {
   async close(): Promise<void> {
     await this.recogniser.close();
     await this.detector.close();
+    await this.plate?.close();
   }
 }
 

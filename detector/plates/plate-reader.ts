@@ -1,6 +1,7 @@
 /**
  * Plate reading as the rest of the system sees it, off the event loop: a worker thread owns the
- * PlateEngine (PP-OCR text detector and recogniser from the registry); each image is copied into a
+ * PlateEngine (PP-OCR's text detector and recogniser, optionally the whole-plate recogniser
+ * vn-plate-ocr first with PP-OCR as second opinion, from the registry); each image is copied into a
  * transferable buffer, one request is in flight at a time and a few more may wait. A full queue
  * rejects the new request at once (the caller decides what to drop).
  *
@@ -52,10 +53,15 @@ export interface PlateReaderOptions {
   detVersion?: string;
   recModel?: string;
   recVersion?: string;
+  /** A whole-plate recogniser read first (e.g. 'vn-plate-ocr'); default none: PP-OCR alone. */
+  plateModel?: string | null;
+  plateVersion?: string;
+  /** PP-OCR is asked too below this confidence of the first reading (default: its card's threshold). */
+  secondOpinionBelow?: number;
   provider?: ExecutionProvider;
   cudaDevice?: number;
   threads?: number;
-  /** Readings below this confidence are sent to review (default: the recogniser card's). */
+  /** Readings below this confidence are sent to review (default: the first recogniser card's). */
   minConfidence?: number;
   /** Requests allowed to wait behind the one in flight (default 16). */
   maxQueue?: number;
@@ -63,7 +69,7 @@ export interface PlateReaderOptions {
 }
 
 export interface PlateReader {
-  /** The recogniser that reads plates. */
+  /** The recogniser that reads plates first (each reading names the one that produced it). */
   readonly model: { readonly name: string; readonly version: string };
   /** The text detector that finds them. */
   readonly detModel: { readonly name: string; readonly version: string };
@@ -296,6 +302,9 @@ export async function createPlateReader(options: PlateReaderOptions = {}): Promi
     ...(options.detVersion === undefined ? {} : { detVersion: options.detVersion }),
     ...(options.recModel === undefined ? {} : { recModel: options.recModel }),
     ...(options.recVersion === undefined ? {} : { recVersion: options.recVersion }),
+    ...(options.plateModel === undefined ? {} : { plateModel: options.plateModel }),
+    ...(options.plateVersion === undefined ? {} : { plateVersion: options.plateVersion }),
+    ...(options.secondOpinionBelow === undefined ? {} : { secondOpinionBelow: options.secondOpinionBelow }),
     ...(options.provider === undefined ? {} : { provider: options.provider }),
     ...(options.cudaDevice === undefined ? {} : { cudaDevice: options.cudaDevice }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),

@@ -9,7 +9,12 @@
  *                      photo when none) → plate localisation → text; plate recall at IoU ≥ 0.5 and
  *                      exact text accuracy, per sub-folder and overall
  *
- *   --ocr ours|cct_xs            recogniser: PP-OCRv4 (registry) or the peer cct_xs (SHARED_DIR/models)
+ *   --ocr ppocr|ours|vn-plate-ocr|cct_xs (default ppocr)
+ *                                recogniser: ours = vn-plate-ocr first, PP-OCRv4 as second opinion
+ *                                (createPlateReader with plateModel 'vn-plate-ocr'); vn-plate-ocr = the
+ *                                project's whole-plate model alone (with the grammar, no second
+ *                                opinion); ppocr = PP-OCRv4 alone (the default reader); cct_xs = the
+ *                                peer cct_xs (SHARED_DIR/models)
  *   --detector ours|yolov8-plate localiser (openalpr): PP-OCRv4 det on vehicle crops, or the peer YOLOv8n
  *                                plate detector on the whole photo
  *   --region detect|vn|auto|none Vietnamese grammar: 'detect' (default) uses 'vn' when most of the
@@ -26,11 +31,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createDetector, DEFAULT_MODELS_DIR } from '../../detector/detector.js';
+import { loadOcrModel } from '../../detector/model-registry.js';
 import type { Detector } from '../../detector/detector.js';
 import type { PixelBox, RgbImage } from '../../detector/plates/image.js';
 import { cropImage, iou } from '../../detector/plates/image.js';
 import type { PlateRegion } from '../../detector/plates/plate-grammar.js';
-import { compactPlate, parseVnPlate } from '../../detector/plates/plate-grammar.js';
+import { chooseReading, compactPlate, parseVnPlate } from '../../detector/plates/plate-grammar.js';
+import { PlateRecogniser } from '../../detector/plates/plate-recogniser.js';
 import { createPlateReader } from '../../detector/plates/plate-reader.js';
 import type { PlateReader } from '../../detector/plates/plate-reader.js';
 import type { CropSample, Layout, PhotoSample } from './plates/datasets.js';
@@ -57,7 +64,7 @@ export interface EvalOptions {
   dataset: string;
   layout: Layout;
   out: string | undefined;
-  ocr: 'ours' | 'cct_xs';
+  ocr: Ocr;
   detector: 'ours' | 'yolov8-plate';
   region: PlateRegion | 'detect';
   limit: number;
@@ -69,6 +76,9 @@ export interface EvalOptions {
 }
 
 export class UsageError extends Error {}
+
+const OCRS = ['ours', 'vn-plate-ocr', 'ppocr', 'cct_xs'] as const;
+export type Ocr = (typeof OCRS)[number];
 
 const LAYOUTS: readonly Layout[] = ['crops', 'names', 'openalpr'];
 const VEHICLES = ['car', 'truck', 'bus', 'motorcycle'];
@@ -108,8 +118,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
   if (!dataset) throw new UsageError('--dataset <dir> is required');
   if (!layout || !LAYOUTS.includes(layout))
     throw new UsageError(`--layout must be one of ${LAYOUTS.join(', ')}`);
-  const ocr = values.get('ocr') ?? 'ours';
-  if (ocr !== 'ours' && ocr !== 'cct_xs') throw new UsageError('--ocr must be ours or cct_xs');
+  const ocr = (values.get('ocr') ?? 'ppocr') as Ocr;
+  if (!OCRS.includes(ocr)) throw new UsageError(`--ocr must be one of ${OCRS.join(', ')}`);
   const detector = values.get('detector') ?? 'ours';
   if (detector !== 'ours' && detector !== 'yolov8-plate')
     throw new UsageError('--detector must be ours or yolov8-plate');
@@ -179,8 +189,35 @@ function timing(ms: readonly number[]) {
   return { mean: Math.round(mean), p50: Math.round(at(0.5)), p95: Math.round(at(0.95)) };
 }
 
+/** The whole-plate recogniser alone, in this thread, with the grammar: what it reads by itself. */
+class OwnReader {
+  private constructor(readonly rec: PlateRecogniser) {}
+
+  static async create(modelsDir: string): Promise<OwnReader> {
+    return new OwnReader(new PlateRecogniser(await loadOcrModel({ modelsDir, name: 'vn-plate-ocr' })));
+  }
+
+  get model() {
+    return this.rec.model;
+  }
+
+  async read(img: RgbImage, region: PlateRegion) {
+    const [r] = await this.rec.read([img]);
+    const chosen = chooseReading(
+      [{ chars: r!.chars, rows: r!.rows, ...(r!.rowBreak === undefined ? {} : { rowBreak: r!.rowBreak }) }],
+      { region, minConfidence: this.rec.card.thresholds.confidence },
+    );
+    return { compact: chosen.compact, confidence: chosen.confidence, rows: chosen.rows, valid: chosen.valid };
+  }
+
+  close(): Promise<void> {
+    return this.rec.close();
+  }
+}
+
 interface Engines {
   reader: PlateReader | undefined;
+  own: OwnReader | undefined;
   cct: CctXsReader | undefined;
   yolo: Yolov8PlateDetector | undefined;
   vehicles: Detector | undefined;
@@ -190,19 +227,28 @@ interface Engines {
 async function openEngines(o: EvalOptions): Promise<Engines> {
   const e: Engines = {
     reader: undefined,
+    own: undefined,
     cct: undefined,
     yolo: undefined,
     vehicles: undefined,
     async close() {
       await this.reader?.close();
+      await this.own?.close();
       await this.cct?.close();
       await this.yolo?.close();
       await this.vehicles?.close();
     },
   };
   try {
-    const needReader = o.ocr === 'ours' || (o.layout === 'openalpr' && o.detector === 'ours');
-    if (needReader) e.reader = await createPlateReader({ modelsDir: o.modelsDir });
+    const needReader =
+      o.ocr === 'ours' || o.ocr === 'ppocr' || (o.layout === 'openalpr' && o.detector === 'ours');
+    if (needReader) {
+      e.reader = await createPlateReader({
+        modelsDir: o.modelsDir,
+        plateModel: o.ocr === 'ours' ? 'vn-plate-ocr' : null,
+      });
+    }
+    if (o.ocr === 'vn-plate-ocr') e.own = await OwnReader.create(o.modelsDir);
     if (o.ocr === 'cct_xs') e.cct = await CctXsReader.create(peerPath(o.sharedDir, CCT_XS_FILE));
     if (o.layout === 'openalpr') {
       if (o.detector === 'yolov8-plate')
@@ -247,8 +293,8 @@ async function evalCrops(o: EvalOptions, samples: CropSample[], e: Engines, regi
     let readRows: 1 | 2;
     let readColour: string | undefined;
     let valid: boolean;
-    if (e.cct) {
-      const r = await e.cct.read(img, region);
+    if (e.cct || e.own) {
+      const r = e.cct ? await e.cct.read(img, region) : await e.own!.read(img, region);
       [read, confidence, readRows, valid, readColour] = [r.compact, r.confidence, r.rows, r.valid, undefined];
     } else {
       const r = await e.reader!.readPlate(img, { region });
@@ -339,7 +385,11 @@ async function readBoxes(
   const out: Prediction[] = [];
   for (const b of boxes) {
     const crop = cropImage(img, b.box);
-    const r = e.cct ? await e.cct.read(crop, region) : await e.reader!.readPlate(crop, { region });
+    const r = e.cct
+      ? await e.cct.read(crop, region)
+      : e.own
+        ? await e.own.read(crop, region)
+        : await e.reader!.readPlate(crop, { region });
     const n = Math.max(1, r.compact.length);
     const quality = r.confidence > 0 ? Math.exp(Math.log(r.confidence) / n) : 0;
     out.push({ box: b.box, score: b.score * quality, text: r.compact, confidence: r.confidence });
@@ -372,7 +422,7 @@ async function evalPhotos(o: EvalOptions, samples: PhotoSample[], e: Engines, re
         const ox = Math.floor(Math.max(0, r.x));
         const oy = Math.floor(Math.max(0, r.y));
         const shift = (b: PixelBox) => ({ ...b, x: b.x + ox, y: b.y + oy });
-        if (e.cct) {
+        if (e.cct || e.own) {
           const boxes = await e.reader!.findPlates(crop, { minLongSide: 640 });
           const read = await readBoxes(e, crop, boxes, region);
           predictions.push(...read.map((p) => ({ ...p, box: shift(p.box) })));
@@ -457,7 +507,11 @@ export async function runEval(o: EvalOptions) {
     const models = {
       ocr: engines.cct
         ? `${engines.cct.model.name} (peer)`
-        : `${engines.reader!.model.name}/${engines.reader!.model.version}`,
+        : engines.own
+          ? `${engines.own.model.name}/${engines.own.model.version} alone`
+          : o.ocr === 'ours'
+            ? `${engines.reader!.model.name}/${engines.reader!.model.version}, ppocr-rec/4 second opinion`
+            : `${engines.reader!.model.name}/${engines.reader!.model.version}`,
       localiser:
         o.layout !== 'openalpr'
           ? null
@@ -539,7 +593,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(
-        `${err.message}\nusage: npm run eval:plates -- --dataset <dir> --layout crops|names|openalpr --out <file.json> [--ocr ours|cct_xs] [--detector ours|yolov8-plate] [--region detect|vn|auto|none] [--limit N]`,
+        `${err.message}\nusage: npm run eval:plates -- --dataset <dir> --layout crops|names|openalpr --out <file.json> [--ocr ${OCRS.join('|')}] [--detector ours|yolov8-plate] [--region detect|vn|auto|none] [--limit N]`,
       );
       return 2;
     }

@@ -24,14 +24,15 @@ let reader: PlateReader;
 
 beforeAll(async () => {
   for (const c of COPIES) await copyModel(c);
-  reader = await createPlateReader({ modelsDir: MODELS_DIR });
+  // PP-OCR alone (no whole-plate recogniser first): these tests pin what PP-OCRv4 reads by itself.
+  reader = await createPlateReader({ modelsDir: MODELS_DIR, plateModel: null });
 });
 
 afterAll(async () => {
   await reader?.close();
 });
 
-describe('plate reader (PP-OCRv4 through the registry, in a worker thread)', () => {
+describe('plate reader with PP-OCRv4 alone (through the registry, in a worker thread)', () => {
   it('names its models', () => {
     expect(reader.model).toEqual({ name: 'ppocr-rec', version: '4' });
     expect(reader.detModel).toEqual({ name: 'ppocr-det', version: '4' });
