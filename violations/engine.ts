@@ -78,9 +78,10 @@ export interface EngineOptions {
 
 /**
  * The violation engine of one camera: detections → tracks → rules → flags with before/at/after stills.
- * Each (track, rule code) is flagged at most once; the database unique key makes that hold across
- * processes. Signal groups of kind `observed` are read from each frame's lamps before the rules run;
- * groups of kind `external` are fed through `signals.record(group, phase, at)`.
+ * Each (vehicle, rule code) is flagged at most once: per track lineage (a track that continues one lost
+ * a moment before is the same vehicle), and the database unique key makes it hold across processes.
+ * Signal groups of kind `observed` are read from each frame's lamps before the rules run; groups of
+ * kind `external` are fed through `signals.record(group, phase, at)`.
  */
 export class ViolationEngine {
   /** The signal phases reported for this camera's groups (external feed and lamp observations). */
@@ -160,17 +161,19 @@ export class ViolationEngine {
       if (!track.confirmed || track.lastSeenAt !== t) continue;
       for (const rule of this.rules) {
         const codes = rule.codes ?? [rule.code];
-        if (codes.every((code) => this.flagged.has(`${track.id}:${code}`))) continue;
+        if (codes.every((code) => this.flagged.has(`${track.lineage}:${code}`))) continue;
         const hit = rule.evaluate(track, ctx);
         if (!hit) continue;
-        const key = `${track.id}:${hit.ruleCode}`;
+        // Per lineage: a track that continues one lost a moment ago is the same vehicle, and its act
+        // was flagged already.
+        const key = `${track.lineage}:${hit.ruleCode}`;
         if (this.flagged.has(key)) continue;
         this.flagged.add(key);
         this.pending.push({ hit: this.withSignalRecord(hit), track, models });
       }
     }
-    const live = new Set(tracks.map((tr) => tr.id));
-    // Track ids are never reused, so a finished track's keys can go.
+    const live = this.tracker.lineages;
+    // Lineages are never reused, so the keys of one no track can carry on any more can go.
     for (const key of this.flagged) if (!live.has(Number(key.split(':')[0]))) this.flagged.delete(key);
 
     const ready: Flag[] = [];

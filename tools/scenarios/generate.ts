@@ -18,7 +18,7 @@
 import { PROVINCE_CODES, SERIES_LETTERS } from '../../detector/plates/plate-grammar.js';
 import type { RuleCode } from '../../violations/rules/rule.js';
 import { deriveSeed, mulberry32, type Prng } from './prng.js';
-import { SPRITE_HEIGHT_M, type VnPlateText } from './sprites.js';
+import { SPRITE_HEIGHT_M, SPRITE_WIDTH_M, type VnPlateText } from './sprites.js';
 
 export const SCENARIO_SCHEMA = 'phat-nguoi/scenario@1';
 export const FRAME = { width: 1280, height: 720, fps: 10 } as const;
@@ -143,14 +143,57 @@ export function zAtRow(cam: CameraModel, y: number): number {
   return (cam.focalPx * cam.heightM) / (y - cam.horizonY);
 }
 
-/** The ground quadrilateral X∈[x0,x1], Z∈[z0,z1] as a normalised polygon (near edge first). */
-function quad(cam: CameraModel, x0: number, x1: number, z0: number, z1: number) {
-  return [
-    projectNorm(cam, x0, z0),
-    projectNorm(cam, x1, z0),
-    projectNorm(cam, x1, z1),
-    projectNorm(cam, x0, z1),
-  ];
+/**
+ * The ground quadrilateral X∈[x0,x1], Z∈[z0,z1] as a normalised polygon (near edge first), clipped to
+ * the frame. Clamping each corner into the frame instead would bend the edges that leave it: a sidewalk
+ * running out of the right edge would shrink to a sliver, and vehicles on it would be outside it.
+ */
+export function quad(cam: CameraModel, x0: number, x1: number, z0: number, z1: number) {
+  const corners = [
+    [x0, z0],
+    [x1, z0],
+    [x1, z1],
+    [x0, z1],
+  ].map(([x, z]) => {
+    const p = projectPx(cam, x!, z!);
+    return { x: p.x / FRAME.width, y: p.y / FRAME.height };
+  });
+  const r = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 1e4) / 1e4;
+  return clipToUnit(corners).map((p) => ({ x: r(p.x), y: r(p.y) }));
+}
+
+/** Sutherland–Hodgman clipping of a convex polygon to the unit square. */
+function clipToUnit(polygon: { x: number; y: number }[]): { x: number; y: number }[] {
+  type P = { x: number; y: number };
+  const edges: [(p: P) => number, (a: P, b: P) => P][] = (
+    [
+      ['x', 0, 1],
+      ['x', 1, -1],
+      ['y', 0, 1],
+      ['y', 1, -1],
+    ] as const
+  ).map(([axis, bound, sign]) => {
+    const inside = (p: P) => sign * (p[axis] - bound);
+    const cut = (a: P, b: P): P => {
+      const f = inside(a) / (inside(a) - inside(b));
+      return { x: a.x + (b.x - a.x) * f, y: a.y + (b.y - a.y) * f };
+    };
+    return [inside, cut];
+  });
+  let out = polygon;
+  for (const [inside, cut] of edges) {
+    const input = out;
+    out = [];
+    for (let i = 0; i < input.length; i++) {
+      const cur = input[i]!;
+      const prev = input[(i + input.length - 1) % input.length]!;
+      if (inside(cur) >= 0) {
+        if (inside(prev) < 0) out.push(cut(prev, cur));
+        out.push(cur);
+      } else if (inside(prev) >= 0) out.push(cut(prev, cur));
+    }
+  }
+  return out;
 }
 
 function easeFraction(u: number, ease: Ease | undefined): number {
@@ -208,6 +251,25 @@ function trackable(cam: CameraModel, x: number, z: number, minWidthPx: number): 
   const scale = cam.focalPx / z;
   const p = projectPx(cam, x, z);
   return scale * 2 >= minWidthPx && p.y <= FRAME.height && p.x > 0 && p.x < FRAME.width;
+}
+
+/**
+ * The last clip second at which at least `minVisiblePx` of the vehicle's width is in the frame, with its
+ * top inside it: a detector still boxes a vehicle cut off by the frame's edge (its box clipped to the
+ * edge), so an act can be established after the vehicle's ground point has left the picture.
+ */
+export function lastInFrame(cam: CameraModel, keys: readonly Key[], minVisiblePx = 30): number | undefined {
+  let last: number | undefined;
+  for (let t = keys[0]!.t; t <= keys[keys.length - 1]!.t; t += 0.05) {
+    const { x, z } = positionAt(keys, t)!;
+    const scale = cam.focalPx / z;
+    const p = projectPx(cam, x, z);
+    const half = (SPRITE_WIDTH_M * scale) / 2;
+    const visible = Math.min(FRAME.width, p.x + half) - Math.max(0, p.x - half);
+    const top = p.y - SPRITE_HEIGHT_M * scale;
+    if (visible >= minVisiblePx && top < FRAME.height) last = t;
+  }
+  return last;
 }
 
 // --- plates --------------------------------------------------------------------------------------
@@ -540,9 +602,14 @@ function roadSite(ctx: Ctx): SiteBody {
   ];
   const shoulder = { xFrom: LANE_W, xTo: LANE_W + 2.2, zFrom: 15, zTo: 27, dwellS: 8 };
   const sidewalk = { xFrom: LANE_W + 2.2, xTo: LANE_W + 5.5, zFrom: 12, zTo: ROAD_FAR_Z };
+  // Placed for 2 analysed frames per second (12.4 m a frame at the highest scripted speed, 89 km/h):
+  // the exit line far enough from the frame's bottom edge that the vehicle is still in view one frame
+  // after crossing it (it leaves the picture at about 6–8 m; nearer, no 2 fps camera can observe the
+  // crossing), the entry line near enough that the frame before it still sees the vehicle large
+  // enough for the detector (about 45 m at most). A 9–14 m gate.
   const gate = {
-    entryZ: Math.round(rng.range(30, 34)),
-    exitZ: Math.round(rng.range(13, 15)),
+    entryZ: Math.round(rng.range(31, 34)),
+    exitZ: Math.round(rng.range(20, 22)),
     limitKmh: 50,
     toleranceKmh: 3,
   };
@@ -671,13 +738,16 @@ function roadSite(ctx: Ctx): SiteBody {
         details: { lane: lane.id },
       });
     } else if (kind === 'sidewalk' && span) {
+      // Until the vehicle has left the frame altogether: cut off by the edge it is still detected (the
+      // sidewalk runs out of the frame's side, so its ground point leaves the picture first).
+      const gone = Math.max(span.to, lastInFrame(camera, v.keys) ?? span.to);
       ctx.truth.push({
         rule: 'sidewalk',
         vehicle: v.id,
         plate: v.plate.compact,
         atS: round3(span.from),
         fromS: round3(onScreen?.from ?? span.from),
-        toS: round3(span.to + 1),
+        toS: round3(gone + 1),
         details: { sidewalk: 'SW-1' },
       });
     } else ctx.clean.push({ vehicle: v.id, plate: v.plate.compact, behaviour: v.behaviour });

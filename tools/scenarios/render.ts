@@ -26,8 +26,11 @@ import { timecodeStrip, TIMECODE_STRIP } from './timecode.js';
 const RECIPE = 'scenario-render-v1';
 
 export function clipPath(dataDir: string, spec: ScenarioSpec): string {
+  // Only what is drawn: ground truth, scene configuration and speed gates (not drawn) can change
+  // without re-rendering.
+  const { truth: _truth, clean: _clean, scene: _scene, gate: _gate, ...drawn } = spec;
   const hash = createHash('sha256')
-    .update(`${RECIPE}|${JSON.stringify(spec)}`)
+    .update(`${RECIPE}|${JSON.stringify(drawn)}`)
     .digest('hex')
     .slice(0, 12);
   return path.resolve(dataDir, 'scenarios', `${spec.id}-${hash}.mp4`);

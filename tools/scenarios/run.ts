@@ -42,7 +42,7 @@ import { sleep } from '../bench-fleet/abort.js';
 import { createBenchDatabase, type BenchDatabase } from '../bench-fleet/database.js';
 import { Closers, deletePrefix, uniquePrefix } from '../bench-fleet/setup.js';
 import { machineInfo, type MachineInfo } from '../bench-fleet/machine.js';
-import { COVERED_RULES, generateScenario, type ScenarioSpec } from './generate.js';
+import { COVERED_RULES, generateScenario, type ScenarioSpec, type TruthAct } from './generate.js';
 import {
   accumulate,
   emptyFigures,
@@ -507,13 +507,13 @@ async function runOne(
       plate: v.plate,
       trackKey: v.trackKey,
     }));
-    // Acts outside the evaluated part of the clip cannot be seen: they leave the truth.
-    spec.truth = spec.truth.filter(
-      (t) => t.fromS >= outcome.frames.clip_from_s + 1 && t.toS <= outcome.frames.clip_to_s + 2,
-    );
+    // Acts outside the evaluated part of the clip cannot be seen: they leave the truth, and a row that
+    // records one of them (established within the evaluated part) is neither a match nor a false flag.
+    const { seen, rows: scored } = withinEvaluated(spec.truth, rows, outcome.frames);
+    spec.truth = seen;
     outcome.truth = spec.truth.length;
-    outcome.recorded = rows.length;
-    const m = matchScenario(spec.truth, rows);
+    outcome.recorded = scored.length;
+    const m = matchScenario(spec.truth, scored);
     outcome.verdicts = m.verdicts.map((v) => ({
       id: v.row.id,
       rule: v.row.rule,
@@ -548,6 +548,25 @@ async function runOne(
   } finally {
     await closers.closeAll();
   }
+}
+
+/**
+ * The acts a scenario's evaluated part of the clip (from its first analysed frame to its last) can be
+ * judged on: their window starts a second after the first frame and ends at most two after the last.
+ * Rows matching an act left out (one that began before the evaluation did, but was established within
+ * it) are left out too.
+ */
+export function withinEvaluated(
+  truth: readonly TruthAct[],
+  rows: readonly RecordedRow[],
+  frames: { clip_from_s: number; clip_to_s: number },
+): { seen: TruthAct[]; rows: RecordedRow[] } {
+  const inside = (t: TruthAct) => t.fromS >= frames.clip_from_s + 1 && t.toS <= frames.clip_to_s + 2;
+  const seen = truth.filter(inside);
+  const unseen = truth.filter((t) => !inside(t));
+  const m = matchScenario([...seen, ...unseen], rows);
+  const dropped = new Set(m.verdicts.filter((v) => v.act !== null && v.act >= seen.length).map((v) => v.row));
+  return { seen, rows: rows.filter((r) => !dropped.has(r)) };
 }
 
 function readTimecodeSafe(frame: Frame): number | undefined {

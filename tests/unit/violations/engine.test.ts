@@ -148,6 +148,43 @@ describe('violation engine: rules and signal sources', () => {
     expect(flags.map((f) => f.ruleCode).sort()).toEqual(['wrong_lane', 'wrong_way']);
     expect(new Set(flags.map((f) => f.trackId)).size).toBe(1);
   });
+
+  it('does not flag a vehicle again when its track breaks and a new track carries it on', () => {
+    const oneWay = parseSceneConfig({
+      lanes: [
+        {
+          id: 'ONE-WAY',
+          polygon: [
+            { x: 0, y: 0 },
+            { x: 1, y: 0 },
+            { x: 1, y: 1 },
+            { x: 0, y: 1 },
+          ],
+          direction: { dx: 1, dy: 0 },
+        },
+      ],
+    });
+    const engine = new ViolationEngine(oneWay, { afterMs: 500 });
+    /** A car going left along the row, its left edge at `x` (fraction of the width). */
+    const going = (x: number) => [
+      { label: 'car', score: 0.9, box: { x: x * W, y: 40, w: 20, h: 20 }, model },
+    ];
+    const flags = [];
+    // Seen for 2.5 s, hidden for 2.5 s (its track is dropped), seen again for 2.5 s where it was heading.
+    for (let i = 0; i < 16; i++) {
+      const hidden = i >= 5 && i < 10;
+      flags.push(...engine.update(frame(10_000 + i * 500), hidden ? [] : going(0.8 - i * 0.04)));
+    }
+    expect(flags.map((f) => f.ruleCode)).toEqual(['wrong_way']);
+    // Another car going the wrong way on another row is its own vehicle, and flagged.
+    const other = (x: number) => [
+      { label: 'car', score: 0.9, box: { x: x * W, y: 75, w: 20, h: 20 }, model },
+    ];
+    for (let i = 16; i < 24; i++)
+      flags.push(...engine.update(frame(10_000 + i * 500), other(0.8 - (i - 16) * 0.04)));
+    expect(flags.map((f) => f.ruleCode)).toEqual(['wrong_way', 'wrong_way']);
+    expect(new Set(flags.map((f) => f.trackKey)).size).toBe(2);
+  });
 });
 
 const SW = 320;

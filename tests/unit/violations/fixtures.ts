@@ -39,6 +39,7 @@ export function trackAlong(
     firstSeenAt: history[0]?.t ?? t0,
     lastSeenAt: history[history.length - 1]?.t ?? t0,
     confirmed: true,
+    lineage: id,
   };
 }
 

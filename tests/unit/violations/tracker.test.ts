@@ -117,3 +117,125 @@ describe('tracker (Kalman, ByteTrack-style association)', () => {
     expect(tracker.update(1600, [])).toHaveLength(0);
   });
 });
+
+/** A car 1.8 m wide and 1.5 m tall at ground distance z (m) and lateral offset x (m), as a camera 4.5 m up sees it. */
+function seen(x: number, z: number, score = 0.8, label = 'car') {
+  const f = 1000;
+  const w = (f * 1.8) / z / 1280;
+  const h = (f * 1.5) / z / 720;
+  const bottom = (100 + (f * 4.5) / z) / 720;
+  const cx = (640 + (f * x) / z) / 1280;
+  return { label, score, box: { x: cx - w / 2, y: bottom - h, w, h } };
+}
+
+describe('tracker at low frame rates (perspective, track breaks)', () => {
+  it('follows a car approaching at 88 km/h at 2 fps, though it doubles in size and jumps a box length a frame', () => {
+    const tracker = new IouTracker();
+    const ids = new Set<number>();
+    // 12.2 m a frame, from 60 m to 11 m: no two consecutive boxes overlap near the camera.
+    for (let i = 0; i < 5; i++) {
+      for (const t of tracker.update(i * 500, [seen(1.5, 60 - i * 12.2)])) ids.add(t.id);
+    }
+    expect(ids).toEqual(new Set([1]));
+    expect(tracker.active[0]!.history).toHaveLength(5);
+  });
+
+  it('follows a car receding at 43 km/h from just under the camera, though it shrinks ever more slowly', () => {
+    const tracker = new IouTracker();
+    const ids = new Set<number>();
+    // 6 m a frame from 7 m: its size halves in the first frame, then changes less and less.
+    for (let i = 0; i < 6; i++) {
+      for (const t of tracker.update(i * 500, [seen(1.5, 7 + i * 6)])) ids.add(t.id);
+    }
+    expect(ids).toEqual(new Set([1]));
+  });
+
+  it('does not continue a track with the car in the next lane when its own car is missed', () => {
+    const tracker = new IouTracker();
+    for (let i = 0; i < 3; i++) tracker.update(i * 500, [seen(-1.75, 40 - i * 5), seen(1.75, 60 - i * 5)]);
+    // The left car is missed; the right one is where it should be, the left one's prediction beside it.
+    const tracks = tracker.update(1500, [seen(1.75, 45)]);
+    const right = tracks.find((t) => t.lastSeenAt === 1500)!;
+    expect(right.id).toBe(2);
+    expect(tracks.find((t) => t.id === 1)!.lastSeenAt).toBe(1000);
+  });
+
+  it("opens a new track's history with the weak detections of the two frames before", () => {
+    const tracker = new IouTracker({ highScore: 0.35, lowScore: 0.175 });
+    tracker.update(0, [seen(0, 50, 0.25)]);
+    tracker.update(500, [seen(0, 40, 0.3)]);
+    const [track] = tracker.update(1000, [seen(0, 30, 0.5)]);
+    expect(track!.history.map((h) => [h.t, h.score])).toEqual([
+      [0, 0.25],
+      [500, 0.3],
+      [1000, 0.5],
+    ]);
+    expect(track!.firstSeenAt).toBe(0);
+    // Three detections of one vehicle: confirmed at once.
+    expect([track!.hits, track!.confirmed]).toEqual([3, true]);
+    // A weak detection somewhere else does not.
+    const other = new IouTracker({ highScore: 0.35, lowScore: 0.175 });
+    other.update(500, [seen(-3, 20, 0.3)]);
+    expect(other.update(1000, [seen(2, 40, 0.5)])[0]!.history).toHaveLength(1);
+  });
+
+  it('opens only one track with a weak detection, and never with one the vehicle would have turned back from', () => {
+    const tracker = new IouTracker({ highScore: 0.35, lowScore: 0.175 });
+    tracker.update(0, [seen(0, 40, 0.25)]);
+    // Approaching: 40 m, then 35 m (weak), then 30 m (strong) opens a track with both.
+    tracker.update(500, [seen(0, 35, 0.3)]);
+    const [first] = tracker.update(1000, [seen(0, 30, 0.5)]);
+    expect(first!.history.map((h) => h.t)).toEqual([0, 500, 1000]);
+    // A weak detection that opened one track opens no other: a second car, weak at 1 s beside the weak
+    // one of 0.5 s, opens its track at 1.5 s with its own weak detection only.
+    const two = new IouTracker({ highScore: 0.35, lowScore: 0.175 });
+    two.update(0, [seen(0, 40, 0.25)]);
+    two.update(500, [seen(0, 35, 0.3)]);
+    two.update(1000, [seen(0, 30, 0.5), seen(0.4, 34, 0.3)]);
+    const tracks = two.update(1500, [seen(0, 25, 0.5), seen(0.4, 29, 0.5)]);
+    expect(tracks.map((t) => t.history.map((h) => h.t))).toEqual([
+      [0, 500, 1000, 1500],
+      [1000, 1500],
+    ]);
+    // Moving up the frame between the two weak ones, down between the last weak and the strong one:
+    // not one vehicle's motion, so only the nearer weak detection opens the track.
+    const back = new IouTracker({ highScore: 0.35, lowScore: 0.175 });
+    back.update(0, [seen(0, 30, 0.25)]);
+    back.update(500, [seen(0, 36, 0.3)]);
+    const [turned] = back.update(1000, [seen(0, 34, 0.5)]);
+    expect(turned!.history.map((h) => h.t)).toEqual([500, 1000]);
+  });
+
+  it('never extends a track unseen for longer than its maximum age, however wide its prediction', () => {
+    const tracker = new IouTracker({ maxAgeMs: 1000 });
+    tracker.update(0, [car(0.1, 0.5)]);
+    tracker.update(500, [car(0.15, 0.5)]);
+    const tracks = tracker.update(2000, [car(0.3, 0.5)]);
+    expect(tracks.map((t) => t.id)).toEqual([2]);
+  });
+
+  it('gives a track that starts where a lost one was predicted the lost track’s lineage', () => {
+    const tracker = new IouTracker();
+    // Crossing at 0.1 a second, hidden for 2.5 s (longer than the track's maximum age), then seen again.
+    for (let i = 0; i < 3; i++) tracker.update(i * 500, [car(0.1 + i * 0.05, 0.5)]);
+    for (let i = 3; i < 7; i++) tracker.update(i * 500, []);
+    expect(tracker.active).toHaveLength(0);
+    tracker.update(3500, [car(0.1 + 7 * 0.05, 0.5)]);
+    const [track] = tracker.update(4000, [car(0.1 + 8 * 0.05, 0.5)]);
+    expect(track!.id).toBe(2);
+    expect(track!.lineage).toBe(1);
+    expect(tracker.lineages).toEqual(new Set([1]));
+  });
+
+  it('gives a new vehicle elsewhere a lineage of its own', () => {
+    const tracker = new IouTracker();
+    for (let i = 0; i < 3; i++) tracker.update(i * 500, [car(0.1 + i * 0.05, 0.5)]);
+    for (let i = 3; i < 7; i++) tracker.update(i * 500, []);
+    // Another vehicle, on the row below, going the other way.
+    tracker.update(3500, [car(0.6, 0.7)]);
+    const [track] = tracker.update(4000, [car(0.55, 0.7)]);
+    expect(track!.lineage).toBe(track!.id);
+    // The lost one's lineage is kept a while, for a continuation that may still come.
+    expect(tracker.lineages).toEqual(new Set([1, track!.id]));
+  });
+});

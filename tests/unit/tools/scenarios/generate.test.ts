@@ -3,10 +3,14 @@ import { parseSceneConfig } from '../../../../violations/scene-config.js';
 import {
   crossingTime,
   generateScenario,
+  lastInFrame,
   positionAt,
   projectNorm,
+  projectPx,
+  quad,
   type ScenarioSpec,
 } from '../../../../tools/scenarios/generate.js';
+import { pointInPolygon } from '../../../../violations/geometry.js';
 import { scenarioPhase } from '../../../../tools/scenarios/render.js';
 import { sceneForRun } from '../../../../tools/scenarios/run.js';
 import { fixedTimePhase } from '../../../../violations/signal-timeline.js';
@@ -133,5 +137,49 @@ describe('scenario generator', () => {
     for (let t = 0.25; t < s.frame.durationS; t += 0.5)
       expect(fixedTimePhase(plan, clipStartMs + t * 1000).phase).toBe(scenarioPhase(s, t));
     expect(projectNorm(s.camera, 0, 1e6).y).toBeCloseTo(s.camera.horizonY / s.frame.height, 3);
+  });
+
+  it('clips ground zones to the frame, so a car on the sidewalk is in the sidewalk zone wherever it shows', () => {
+    let checked = 0;
+    for (const s of specs('road')) {
+      const zone = parseSceneConfig(s.scene).sidewalks[0]!.polygon;
+      for (const v of s.vehicles.filter((x) => x.behaviour === 'drives along the sidewalk')) {
+        for (let t = v.keys[0]!.t; t <= v.keys.at(-1)!.t; t += 0.25) {
+          const p = positionAt(v.keys, t)!;
+          const px = projectPx(s.camera, p.x, p.z);
+          const inFrame = px.x > 0 && px.x < s.frame.width && px.y < s.frame.height;
+          if (!inFrame || p.z < s.sidewalk!.zFrom || p.z > s.sidewalk!.zTo) continue;
+          expect(pointInPolygon({ x: px.x / s.frame.width, y: px.y / s.frame.height }, zone)).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+    // A zone wholly inside the frame keeps its four corners.
+    expect(quad(specs('road', 1)[0]!.camera, -1, 1, 30, 40)).toHaveLength(4);
+  });
+
+  it("ends a sidewalk act's window a second after the car has left the frame altogether", () => {
+    let acts = 0;
+    for (const s of specs('road')) {
+      for (const act of s.truth.filter((a) => a.rule === 'sidewalk')) {
+        const v = s.vehicles.find((x) => x.id === act.vehicle)!;
+        expect(act.toS).toBeCloseTo(Math.max(lastInFrame(s.camera, v.keys)!, act.atS) + 1, 1);
+        acts++;
+      }
+    }
+    expect(acts).toBeGreaterThan(3);
+  });
+
+  it('puts the speed gate so that the fastest car is still in view an analysed frame (0.5 s) after its exit line', () => {
+    let speeders = 0;
+    for (const s of specs('road')) {
+      for (const act of s.truth.filter((a) => a.rule === 'speeding')) {
+        const v = s.vehicles.find((x) => x.id === act.vehicle)!;
+        expect(lastInFrame(s.camera, v.keys)! - act.atS).toBeGreaterThanOrEqual(0.5);
+        speeders++;
+      }
+    }
+    expect(speeders).toBeGreaterThan(5);
   });
 });

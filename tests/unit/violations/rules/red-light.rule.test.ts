@@ -30,6 +30,7 @@ function track(t0: number, y0: number, t1: number, y1: number, label = 'car'): T
     firstSeenAt: t0,
     lastSeenAt: t1,
     confirmed: true,
+    lineage: 7,
   };
 }
 

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { TruthAct } from '../../../../tools/scenarios/generate.js';
+import type { RecordedRow } from '../../../../tools/scenarios/match.js';
+import { withinEvaluated } from '../../../../tools/scenarios/run.js';
+
+const act = (rule: TruthAct['rule'], fromS: number, toS: number, vehicle: string): TruthAct => ({
+  rule,
+  vehicle,
+  plate: `30A${vehicle}`,
+  atS: fromS,
+  fromS,
+  toS,
+  details: {},
+});
+const row = (id: number, rule: string, atS: number): RecordedRow => ({
+  id,
+  rule,
+  atS,
+  plate: null,
+  trackKey: `k${id}`,
+});
+
+describe('scenario evaluation window', () => {
+  const frames = { clip_from_s: 1.3, clip_to_s: 39.5 };
+
+  it('leaves out acts that began before the evaluated part, and the rows that record them', () => {
+    const truth = [act('sidewalk', 0.9, 6.9, '01'), act('sidewalk', 10, 15, '02')];
+    const rows = [row(1, 'sidewalk', 3.5), row(2, 'sidewalk', 11)];
+    const { seen, rows: scored } = withinEvaluated(truth, rows, frames);
+    expect(seen.map((a) => a.vehicle)).toEqual(['02']);
+    expect(scored.map((r) => r.id)).toEqual([2]);
+  });
+
+  it('keeps a row that matches no act at all: it is a false flag', () => {
+    const truth = [act('sidewalk', 0.9, 6.9, '01')];
+    const rows = [row(1, 'wrong_way', 3.5), row(2, 'sidewalk', 20)];
+    expect(withinEvaluated(truth, rows, frames).rows.map((r) => r.id)).toEqual([1, 2]);
+  });
+
+  it('leaves out acts whose window ends more than 2 s after the last analysed frame', () => {
+    const truth = [act('wrong_lane', 30, 41.6, '03'), act('wrong_lane', 30, 41.4, '04')];
+    expect(withinEvaluated(truth, [], frames).seen.map((a) => a.vehicle)).toEqual(['04']);
+  });
+});
