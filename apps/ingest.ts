@@ -19,6 +19,7 @@ import { CameraLeases } from '../pipeline/camera-leases.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import { SnapshotPublisher } from '../pipeline/camera-snapshot.js';
 import { publishCameraStatuses, type CameraStatus } from '../pipeline/camera-status.js';
+import { EvidenceJournal } from '../pipeline/evidence-journal.js';
 import { Outbox } from '../pipeline/outbox.js';
 import type { RecordViolationPayload } from '../pipeline/payloads.js';
 import { Producer } from '../pipeline/producer.js';
@@ -109,6 +110,11 @@ run('ingest', async () => {
     lifecycle.onClose('plate reader', () => plateReader?.close());
   } else log.warn('DETECTOR_PLATES=off: plates are left to the reviewers');
   const store = new EvidenceStore(config.evidenceDir);
+  // Beside the store (the same volume): a worker that takes a camera over finishes what the last one left.
+  const journal = new EvidenceJournal(
+    path.join(config.evidenceDir, 'journal'),
+    log.child({ module: 'journal' }),
+  );
   const settings = ingestSettings(config);
   const signer =
     config.EVIDENCE_SIGNING_KEY_PATH || config.EVIDENCE_SIGNING_KEY
@@ -177,7 +183,10 @@ run('ingest', async () => {
       ...(signer ? { signer } : {}),
       ...(plateReader ? { plateReader, plateOptions: { maxFrames: config.DETECTOR_PLATE_FRAMES } } : {}),
       clips,
+      journal,
     });
+    // Acts a previous holder of the camera journalled and did not send (killed, or Redis was down).
+    void pipeline.recover(config.INGEST_RECOVER_AFTER_MS);
     // The scene editor's live picture: a JPEG in Redis every few seconds, only while someone asks.
     const snapshots = new SnapshotPublisher({
       redis,
@@ -247,6 +256,14 @@ run('ingest', async () => {
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'camera catalogue not refreshed'));
   }, 30_000);
   lifecycle.onClose('catalogue refresh', () => clearInterval(refresh));
+
+  // Entries too young to take at a camera's start (their worker may still have been finishing them), and
+  // those whose sealing failed here, are finished on the next pass.
+  const recoverTimer = setInterval(() => {
+    for (const r of running.values()) void r.pipeline.recover(config.INGEST_RECOVER_AFTER_MS);
+  }, Math.max(1_000, Math.min(60_000, config.INGEST_RECOVER_AFTER_MS / 2)));
+  recoverTimer.unref();
+  lifecycle.onClose('journal recovery', () => clearInterval(recoverTimer));
 
   const publish = async () => {
     const now = Date.now();

@@ -44,6 +44,7 @@ export const ENV_SCHEMA = z.strictObject({
   INGEST_DECODE: z.enum(['all', 'keyframes', 'reduced']).default('all'),
   INGEST_CLIP_BUFFER_S: int(8, 600).default(20),
   INGEST_CLIP_DIR: z.string().min(1).optional(),
+  INGEST_RECOVER_AFTER_MS: int(1_000, 3_600_000).default(20_000),
 
   WORKER_CONCURRENCY: int(1, 256).default(4),
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
@@ -227,6 +228,8 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
     "seconds of each camera's compressed stream kept on disk (copied, not decoded) for the violation clips (3 s either side of the act)",
   INGEST_CLIP_DIR:
     "where the cameras' rolling recordings live (default DATA_DIR/clip-buffer; a local disk, not shared)",
+  INGEST_RECOVER_AFTER_MS:
+    'journalled acts (evidence journal beside the store) left unsent this long are finished by the worker running their camera; longer than a stopping worker needs to finish its own',
   WORKER_CONCURRENCY: 'jobs one worker process handles at once',
   WORKER_LOCK_MS: 'job lock: a job whose worker died is retried after about this long',
   DETECTOR_MODEL: 'model name under models/',

@@ -20,6 +20,7 @@ import {
   type EvidenceClip,
   type FlagSummary,
 } from './evidence-builder.js';
+import { journalKeyOf, type EvidenceJournal, type JournalEntry } from './evidence-journal.js';
 import type { Outbox } from './outbox.js';
 import type { EvidenceRef, RecordViolationPayload } from './payloads.js';
 import {
@@ -81,6 +82,10 @@ export class CameraPipeline {
   private pendingFlags = 0;
   /** Evidence whose images are stored, waiting for its clip before the manifest is signed. */
   private readonly sealing = new Set<Promise<void>>();
+  /** Journal entries this pipeline is working on (not for `recover()`). */
+  private readonly inFlight = new Set<string>();
+  /** Acts finished from the journal after a worker stopped before sending them. */
+  recovered = 0;
 
   constructor(
     private readonly opts: {
@@ -101,6 +106,11 @@ export class CameraPipeline {
       plateOptions?: Partial<TrackPlateOptions>;
       /** The camera's recording, for each violation's clip; without one the manifest says so. */
       clips?: ClipSource;
+      /**
+       * Keeps each act on disk from the moment its stills are stored until its job is in Redis, so a
+       * worker killed meanwhile loses nothing (`recover()` on the next start finishes it).
+       */
+      journal?: EvidenceJournal;
     },
   ) {
     this.engine = new ViolationEngine(opts.scene, opts.engine);
@@ -177,7 +187,20 @@ export class CameraPipeline {
    */
   private async record(flag: Flag, readPlate: boolean, clip?: Promise<EvidenceClip>): Promise<void> {
     const { camera, log } = this.opts;
+    const key = journalKeyOf({ cameraId: camera.id, trackKey: flag.trackKey, ruleCode: flag.ruleCode });
+    const id = keyId(key);
+    this.inFlight.add(id);
+    let handedOver = false;
     try {
+      // The stills first: once they are stored the act is journalled and survives this process.
+      const images = await renderEvidenceImages({
+        flag,
+        camera,
+        scene: this.opts.scene,
+        store: this.opts.store,
+      });
+      const summary = summariseFlag(flag);
+      await this.journal({ flag: summary, images });
       let plate: TrackPlate | undefined;
       if (this.opts.plateReader) {
         if (readPlate) {
@@ -190,14 +213,11 @@ export class CameraPipeline {
             'evidence backlog: plate left to review',
           );
       }
-      const images = await renderEvidenceImages({
-        flag,
-        camera,
-        scene: this.opts.scene,
-        store: this.opts.store,
+      if (plate) await this.journal({ flag: summary, images, plate });
+      const seal = this.seal(summary, images, plate, clip).then((submitted) => {
+        if (!submitted) this.inFlight.delete(id);
       });
-      const summary = summariseFlag(flag);
-      const seal = this.seal(summary, images, plate, clip);
+      handedOver = true;
       this.sealing.add(seal);
       void seal.finally(() => this.sealing.delete(seal));
     } catch (err) {
@@ -205,7 +225,115 @@ export class CameraPipeline {
         { err: errorMessage(err), rule: flag.ruleCode },
         'could not store evidence for a flagged violation',
       );
+    } finally {
+      if (!handedOver) this.inFlight.delete(id);
     }
+  }
+
+  /** Journals an act; a journal that cannot be written is logged, never allowed to cost the act. */
+  private async journal(
+    entry: Pick<JournalEntry, 'flag' | 'images' | 'plate' | 'payload'>,
+    sceneConfigVersion = this.opts.sceneConfigVersion,
+  ): Promise<void> {
+    const { journal, camera, workerId, log } = this.opts;
+    if (!journal) return;
+    try {
+      await journal.write({
+        cameraId: camera.id,
+        trackKey: entry.flag.trackKey,
+        ruleCode: entry.flag.ruleCode,
+        workerId,
+        sceneConfigVersion,
+        ...entry,
+      });
+    } catch (err) {
+      log.error({ err: errorMessage(err), rule: entry.flag.ruleCode }, 'evidence journal not written');
+    }
+  }
+
+  /**
+   * Hands the payload to the outbox; the journal forgets the act once the job is in Redis (until then
+   * it stays in flight here, so `recover()` does not hand it over twice).
+   */
+  private async submit(payload: RecordViolationPayload): Promise<void> {
+    const { journal, log } = this.opts;
+    const id = keyId(payload);
+    this.inFlight.add(id);
+    await this.opts.outbox.submit(payload, async () => {
+      this.inFlight.delete(id);
+      if (!journal) return;
+      await journal.remove(journalKeyOf(payload)).catch((err: unknown) => {
+        log.warn({ err: errorMessage(err) }, 'evidence journal entry not removed (finished twice later)');
+      });
+    });
+  }
+
+  /**
+   * Finishes the acts that a worker running this camera before (this process or a dead one) journalled
+   * and did not send: an entry with a sealed payload is sent again; one without is sealed now from its
+   * stored stills and its plate if it was read, with the clip marked missing (the recording was in the
+   * stopped worker) and the manifest saying it was recovered. `minAgeMs` leaves alone the entries a
+   * worker that has just lost the camera may still be finishing. Returns how many were handed over.
+   */
+  async recover(minAgeMs = 20_000): Promise<number> {
+    const { journal, camera, log } = this.opts;
+    if (!journal) return 0;
+    let entries: JournalEntry[];
+    try {
+      entries = await journal.pending(camera.id, minAgeMs);
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'evidence journal not readable');
+      return 0;
+    }
+    let n = 0;
+    for (const entry of entries) {
+      if (this.inFlight.has(keyId(entry))) continue;
+      try {
+        let payload = entry.payload;
+        if (!payload) {
+          payload = await buildEvidence({
+            flag: entry.flag,
+            camera,
+            scene: this.opts.scene,
+            sceneConfigVersion: entry.sceneConfigVersion,
+            store: this.opts.store,
+            workerId: this.opts.workerId,
+            ...(this.opts.signer ? { signer: this.opts.signer } : {}),
+            images: entry.images,
+            ...(entry.plate ? { plate: entry.plate } : {}),
+            clip: {
+              status: 'missing',
+              reason: `worker ${entry.workerId} stopped before the clip was cut`,
+            },
+            recovery: { fromWorker: entry.workerId, journalledAt: entry.writtenAt },
+          });
+          await this.journal(
+            {
+              flag: entry.flag,
+              images: entry.images,
+              ...(entry.plate ? { plate: entry.plate } : {}),
+              payload,
+            },
+            entry.sceneConfigVersion,
+          );
+        }
+        await this.submit(payload);
+        n += 1;
+        this.recovered += 1;
+        log.warn(
+          {
+            rule: entry.ruleCode,
+            trackKey: entry.trackKey,
+            fromWorker: entry.workerId,
+            sealed: !!entry.payload,
+          },
+          'violation recovered from the evidence journal',
+        );
+      } catch (err) {
+        log.error({ err: errorMessage(err), rule: entry.ruleCode }, 'journalled violation not recovered');
+      }
+    }
+    return n;
   }
 
   private async seal(
@@ -213,7 +341,7 @@ export class CameraPipeline {
     images: EvidenceRef[],
     plate: TrackPlate | undefined,
     clipRequest: Promise<EvidenceClip> | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { camera, log } = this.opts;
     try {
       const clip = clipRequest ? await clipRequest : undefined;
@@ -235,7 +363,8 @@ export class CameraPipeline {
         ...(plate ? { plate } : {}),
         ...(clip ? { clip } : {}),
       });
-      await this.opts.outbox.submit(payload);
+      await this.journal({ flag, images, ...(plate ? { plate } : {}), payload });
+      await this.submit(payload);
       this.flagged += 1;
       violationsFlagged.inc({ camera: camera.code, rule: flag.ruleCode });
       log.info(
@@ -249,11 +378,17 @@ export class CameraPipeline {
         },
         'violation flagged',
       );
+      return true;
     } catch (err) {
       log.error(
         { err: errorMessage(err), rule: flag.ruleCode },
         'could not store evidence for a flagged violation',
       );
+      return false;
     }
   }
+}
+
+function keyId(k: { cameraId: number; trackKey: string; ruleCode: string }): string {
+  return `${k.cameraId}\n${k.trackKey}\n${k.ruleCode}`;
 }

@@ -94,6 +94,8 @@ export async function buildEvidence(opts: {
   plate?: TrackPlate;
   images?: EvidenceRef[];
   clip?: EvidenceClip;
+  /** Sealed by another worker than the one that saw the act, from the evidence journal. */
+  recovery?: { fromWorker: string; journalledAt: string };
 }): Promise<RecordViolationPayload> {
   const { flag, camera, scene, store } = opts;
   const evidence: EvidenceRef[] = [
@@ -153,6 +155,7 @@ export async function buildEvidence(opts: {
         sizeBytes: e.sizeBytes,
       })),
       producedBy: opts.workerId,
+      ...(opts.recovery ? { recovery: { ...opts.recovery, source: 'evidence-journal' } } : {}),
     }),
   ) as Record<string, unknown>;
   const stored = opts.signer ? signManifest(manifest, opts.signer) : manifest;

@@ -8,7 +8,7 @@ import { errorMessage } from '../core/errors.js';
  * and the database unique key), so a retry that had in fact succeeded does no harm.
  */
 export class Outbox<T> {
-  private readonly items: T[] = [];
+  private readonly items: { item: T; onSent: ((item: T) => unknown) | undefined }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing = false;
   dropped = 0;
@@ -24,17 +24,21 @@ export class Outbox<T> {
     return this.items.length;
   }
 
-  /** Sends now; on failure keeps the item for retry. Never throws. */
-  async submit(item: T): Promise<boolean> {
+  /**
+   * Sends now; on failure keeps the item for retry. Never throws. `onSent` runs once the item has been
+   * sent (now or on a retry): the evidence journal forgets the act only then.
+   */
+  async submit(item: T, onSent?: (item: T) => unknown): Promise<boolean> {
     if (this.items.length === 0) {
       try {
         await this.send(item);
+        await this.sent(item, onSent);
         return true;
       } catch (err) {
         this.log.warn({ err: errorMessage(err) }, 'enqueue failed; kept in the outbox for retry');
       }
     }
-    this.items.push(item);
+    this.items.push({ item, onSent });
     if (this.items.length > this.capacity) {
       this.items.shift();
       this.dropped += 1;
@@ -50,13 +54,23 @@ export class Outbox<T> {
     this.flushing = true;
     try {
       while (this.items.length > 0) {
-        await this.send(this.items[0]!);
+        const { item, onSent } = this.items[0]!;
+        await this.send(item);
         this.items.shift();
+        await this.sent(item, onSent);
       }
     } catch (err) {
       this.log.debug({ err: errorMessage(err), pending: this.items.length }, 'outbox retry failed');
     } finally {
       this.flushing = false;
+    }
+  }
+
+  private async sent(item: T, onSent: ((item: T) => unknown) | undefined): Promise<void> {
+    try {
+      await onSent?.(item);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'after-send step failed (the item was sent)');
     }
   }
 

@@ -30,6 +30,35 @@ describe('outbox', () => {
     box.stop();
   });
 
+  it('runs the after-send step only once the item is sent, now or on a retry', async () => {
+    let up = true;
+    const done: number[] = [];
+    const box = new Outbox<number>(async () => {
+      if (!up) throw new Error('redis down');
+    }, log);
+    await box.submit(1, (n) => done.push(n));
+    expect(done).toEqual([1]);
+    up = false;
+    await box.submit(2, (n) => done.push(n));
+    expect(done).toEqual([1]);
+    up = true;
+    await box.flush();
+    expect(done).toEqual([1, 2]);
+    box.stop();
+  });
+
+  it('counts an after-send step that fails without resending the item', async () => {
+    const sent: number[] = [];
+    const box = new Outbox<number>(async (n) => void sent.push(n), log);
+    expect(
+      await box.submit(1, () => {
+        throw new Error('disk full');
+      }),
+    ).toBe(true);
+    expect(sent).toEqual([1]);
+    expect(box.size).toBe(0);
+  });
+
   it('queues behind pending items so order is kept', async () => {
     let up = false;
     const sent: number[] = [];
