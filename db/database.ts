@@ -5,6 +5,7 @@ import type { Config } from '../core/config.js';
 import { AppError, errorMessage } from '../core/errors.js';
 import { redactUrl, type Logger } from '../core/logger.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { withPreparedStatements } from './prepared-statements.js';
 import type { DB } from './schema.js';
 
 export {
@@ -58,7 +59,11 @@ export function embeddedDataDir(config: Pick<Config, 'dataDir'>): string {
 export async function openDatabase(
   config: DatabaseConfig,
   log: Logger,
-  options: { applicationName?: string } = {},
+  options: {
+    applicationName?: string;
+    /** How long to wait for a PostgreSQL that does not answer yet (default 30 s); 0: fail at once. */
+    waitMs?: number;
+  } = {},
 ): Promise<Database> {
   const applicationName = options.applicationName;
   if (config.DATABASE_URL !== undefined) {
@@ -66,15 +71,24 @@ export async function openDatabase(
       log,
       applicationName,
     });
-    try {
-      await sql`select 1`.execute(database.db);
-    } catch (err) {
-      await database.close();
-      throw new AppError(
-        'dependency_down',
-        `PostgreSQL at ${redactUrl(config.DATABASE_URL)} cannot be reached: ${errorMessage(err)}`,
-        { cause: err },
-      );
+    // A role started while PostgreSQL restarts (a deploy, a failover) waits for it rather than exiting.
+    const deadline = Date.now() + (options.waitMs ?? 30_000);
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await sql`select 1`.execute(database.db);
+        break;
+      } catch (err) {
+        if (Date.now() + delay > deadline) {
+          await database.close();
+          throw new AppError(
+            'dependency_down',
+            `PostgreSQL at ${redactUrl(config.DATABASE_URL)} cannot be reached: ${errorMessage(err)}`,
+            { cause: err },
+          );
+        }
+        log.warn({ err: errorMessage(err), retryInMs: delay }, 'waiting for PostgreSQL');
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
     log.info(
       { database: redactUrl(config.DATABASE_URL), poolMax: config.DATABASE_POOL_MAX },
@@ -135,7 +149,8 @@ export function openDatabaseByUrl(url: string, poolMax: number, options: OpenByU
     client.on('error', (err) => log?.warn({ err: errorMessage(err) }, 'database connection failed in use'));
   });
   const db = new Kysely<DB>({
-    dialect: new PostgresDialect({ pool }),
+    // Statements declared in db/prepared-statements.ts go as named ones (parsed and planned once).
+    dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
     log: (event) => {
       if (event.level === 'error') {
         // SQL text only: parameters may carry plates and other personal data.
