@@ -5,11 +5,9 @@
  * (`/api/cameras`, from the statuses the ingest process publishes in Redis): the camera goes down at
  * once, raises the alert only after 30 s, comes back up on its own; the other camera never stops.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertCameraByCode } from '../../../db/repositories/camera.repository.js';
@@ -17,9 +15,8 @@ import { addSceneConfigVersion } from '../../../db/repositories/scene-config.rep
 import type { SimulatedFleet } from '../../../ingest/sim/simulated-fleet.js';
 import { createTestApp, REDIS_URL, type TestApp } from '../api/helpers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startIngestProcess, type IngestProcess } from '../helpers/ingest-process.js';
 import { missing, simClip, startFleet, stopFleets, until as untilFast } from '../ingest/sim-env.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Polls the API four times a second. */
 const until = (predicate: () => Promise<boolean>, ms: number, what: string) =>
@@ -37,12 +34,11 @@ interface CameraRow {
 describe.skipIf(missing)('a camera cut off and restored, end to end', () => {
   let tdb: TestDatabase;
   let api: TestApp;
-  let ingest: ChildProcess;
+  let ingest: IngestProcess | undefined;
   let dataDir: string;
   let clip: string;
   const fleets: Record<string, SimulatedFleet> = {};
   const prefix = `pn-test-cut-${process.pid}-${Date.now()}`;
-  let ingestLog = '';
 
   const cameras = async (): Promise<Record<string, CameraRow>> => {
     const res = await request(api.app.app).get('/api/cameras').expect(200);
@@ -62,33 +58,13 @@ describe.skipIf(missing)('a camera cut off and restored, end to end', () => {
       const cam = await upsertCameraByCode(tdb.db, { code, name: code, rtspUrl: fleet.urls[0]! });
       await addSceneConfigVersion(tdb.db, { cameraId: cam.id, config: {}, createdBy: 'test' });
     }
-    ingest = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps', 'ingest.ts')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: tdb.url,
-        DATABASE_POOL_MAX: '2',
-        REDIS_URL,
-        QUEUE_PREFIX: prefix,
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'info',
-        INGEST_FPS: '2',
-        INGEST_WIDTH: '320',
-        INGEST_STALL_TIMEOUT_MS: '4000',
-        INGEST_BACKOFF_MIN_MS: '500',
-        INGEST_BACKOFF_MAX_MS: '4000',
-        INGEST_MAX_RESTARTS_PER_MINUTE: '60',
-        INGEST_LEASE_MS: '6000',
-        DETECTOR_PLATES: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    ingest = startIngestProcess({
+      databaseUrl: tdb.url,
+      redisUrl: REDIS_URL,
+      queuePrefix: prefix,
+      dataDir,
+      extra: { INGEST_WIDTH: '320' },
     });
-    const keep = (d: Buffer) => {
-      ingestLog = (ingestLog + d.toString()).slice(-20_000);
-    };
-    ingest.stdout!.on('data', keep);
-    ingest.stderr!.on('data', keep);
     await until(
       async () => {
         const all = await cameras();
@@ -97,17 +73,12 @@ describe.skipIf(missing)('a camera cut off and restored, end to end', () => {
       60_000,
       'both cameras up',
     ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n--- ingest log ---\n${ingestLog}`);
+      throw new Error(`${String(err)}\n--- ingest log ---\n${ingest!.output()}`);
     });
   }, 90_000);
 
   afterAll(async () => {
-    if (ingest && ingest.exitCode === null) {
-      const exited = new Promise((r) => ingest.once('exit', r));
-      ingest.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (ingest.exitCode === null) ingest.kill('SIGKILL');
-    }
+    await ingest?.stop();
     await stopFleets();
     await api?.close();
     await tdb?.drop();

@@ -21,6 +21,7 @@ import { evidenceSignerFromKey } from '../../../violations/evidence-signature.js
 import { EvidenceStore } from '../../../violations/evidence-store.js';
 import { verifyEvidence } from '../../../violations/evidence-verify.js';
 import { parseSceneConfig } from '../../../violations/scene-config.js';
+import { WHOLE_FRAME_CAR_SIDEWALK } from '../helpers/ingest-process.js';
 import { log, missing, sharedDir, simClip, startFleet, stopFleets, until } from '../ingest/sim-env.js';
 
 const run = promisify(execFile);
@@ -54,22 +55,7 @@ describe.skipIf(skip)('violation clip through the camera pipeline', () => {
     const store = new EvidenceStore(path.join(dir, 'evidence'));
     const fleet = await startFleet({ count: 1, port: 0, clip: await simClip() });
     detector = await createDetector({ modelName: 'nanodet-coco', scoreThreshold: 0.2, log });
-    // The whole frame is a sidewalk for cars: the first car tracked for three frames is flagged.
-    const scene = parseSceneConfig({
-      sidewalks: [
-        {
-          id: 'SW-ALL',
-          polygon: [
-            { x: 0, y: 0 },
-            { x: 1, y: 0 },
-            { x: 1, y: 1 },
-            { x: 0, y: 1 },
-          ],
-          classes: ['car'],
-        },
-      ],
-      minScore: 0.3,
-    });
+    const scene = parseSceneConfig(WHOLE_FRAME_CAR_SIDEWALK);
     const sent: RecordViolationPayload[] = [];
     const outbox = new Outbox<RecordViolationPayload>(async (p) => {
       sent.push(p);

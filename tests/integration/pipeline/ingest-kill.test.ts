@@ -7,12 +7,10 @@
  * in the queue with the stills, a signed manifest that says it was recovered and why the clip is missing,
  * and the journal is empty again. Without the journal this act was lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +21,13 @@ import { QueueName } from '../../../pipeline/queues.js';
 import { EvidenceStore } from '../../../violations/evidence-store.js';
 import { verifyEvidence } from '../../../violations/evidence-verify.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import {
+  startIngestProcess,
+  WHOLE_FRAME_CAR_SIDEWALK,
+  type IngestProcess,
+} from '../helpers/ingest-process.js';
 import { missing, simClip, startFleet, stopFleets, until } from '../ingest/sim-env.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 interface JournalFile {
@@ -41,9 +43,8 @@ describe.skipIf(missing)('ingest killed between a flag and its job', () => {
   let queue: Queue;
   let dataDir: string;
   let cameraId: number;
-  let env: NodeJS.ProcessEnv;
-  const children = new Set<ChildProcess>();
-  const logs = new Map<ChildProcess, string>();
+  let extra: Record<string, string>;
+  const processes: IngestProcess[] = [];
   const prefix = `pn-test-ingest-kill-${process.pid}-${Date.now()}`;
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 
@@ -57,21 +58,19 @@ describe.skipIf(missing)('ingest killed between a flag and its job', () => {
     }
     return out;
   };
-  const startIngest = (): ChildProcess => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps', 'ingest.ts')], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const startIngest = (): IngestProcess => {
+    const p = startIngestProcess({
+      databaseUrl: tdb.url,
+      redisUrl: REDIS_URL,
+      queuePrefix: prefix,
+      dataDir,
+      extra,
     });
-    children.add(child);
-    logs.set(child, '');
-    const keep = (d: Buffer) => logs.set(child, (logs.get(child)! + d.toString()).slice(-20_000));
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    return child;
+    processes.push(p);
+    return p;
   };
   const withLogs = (err: unknown): never => {
-    const all = [...logs.values()].map((l, i) => `--- ingest ${i + 1} ---\n${l}`).join('\n');
+    const all = processes.map((p, i) => `--- ingest ${i + 1} ---\n${p.output()}`).join('\n');
     throw new Error(`${String(err)}\n${all}`);
   };
 
@@ -89,47 +88,21 @@ describe.skipIf(missing)('ingest killed between a flag and its job', () => {
       rtspUrl: fleet.urls[0]!,
     });
     cameraId = camera.id;
-    // The whole picture is a sidewalk for cars: the first car tracked for a few frames is flagged.
     await addSceneConfigVersion(tdb.db, {
       cameraId,
-      config: {
-        sidewalks: [
-          {
-            id: 'SW-ALL',
-            polygon: [
-              { x: 0, y: 0 },
-              { x: 1, y: 0 },
-              { x: 1, y: 1 },
-              { x: 0, y: 1 },
-            ],
-            classes: ['car'],
-          },
-        ],
-        minScore: 0.3,
-      },
+      config: WHOLE_FRAME_CAR_SIDEWALK,
       createdBy: 'test',
     });
-    env = {
-      ...process.env,
-      NODE_ENV: 'test',
-      DATABASE_URL: tdb.url,
-      DATABASE_POOL_MAX: '2',
-      REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-      INGEST_FPS: '2',
+    extra = {
       INGEST_WIDTH: '640',
       INGEST_LEASE_MS: '5000',
       INGEST_RECOVER_AFTER_MS: '1000',
-      DETECTOR_PLATES: 'off',
       EVIDENCE_SIGNING_KEY_PATH: keyFile,
     };
   }, 120_000);
 
   afterAll(async () => {
-    for (const child of children)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const p of processes) await p.stop(5_000);
     await stopFleets();
     await queue?.obliterate({ force: true }).catch(() => undefined);
     await queue?.close();
@@ -150,8 +123,8 @@ describe.skipIf(missing)('ingest killed between a flag and its job', () => {
       'an act journalled and not yet sealed',
       25,
     ).catch(withLogs);
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    first.child.kill('SIGKILL');
+    await first.stop();
     const jobId = recordViolationJobId({ cameraId, trackKey: act!.trackKey, ruleCode: act!.ruleCode });
     // Killed before its job: without the journal the act would be gone.
     expect(await queue.getJob(jobId)).toBeUndefined();
