@@ -17,6 +17,7 @@ import { CameraSupervisor, ingestSettings } from '../ingest/camera-supervisor.js
 import { ClipBuffer, processClipDir, sweepDeadClipDirs } from '../ingest/clip-buffer.js';
 import { CameraLeases } from '../pipeline/camera-leases.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
+import { motionGateFromConfig } from '../pipeline/motion-gate.js';
 import { SnapshotPublisher } from '../pipeline/camera-snapshot.js';
 import { publishCameraStatuses, type CameraStatus } from '../pipeline/camera-status.js';
 import { EvidenceJournal } from '../pipeline/evidence-journal.js';
@@ -111,6 +112,7 @@ run('ingest', async () => {
   } else log.warn('DETECTOR_PLATES=off: plates are left to the reviewers');
   const store = new EvidenceStore(config.evidenceDir);
   // Beside the store (the same volume): a worker that takes a camera over finishes what the last one left.
+  const motionGate = motionGateFromConfig(config);
   const journal = new EvidenceJournal(
     path.join(config.evidenceDir, 'journal'),
     log.child({ module: 'journal' }),
@@ -184,6 +186,7 @@ run('ingest', async () => {
       ...(plateReader ? { plateReader, plateOptions: { maxFrames: config.DETECTOR_PLATE_FRAMES } } : {}),
       clips,
       journal,
+      motionGate,
     });
     // Acts a previous holder of the camera journalled and did not send (killed, or Redis was down).
     void pipeline.recover(config.INGEST_RECOVER_AFTER_MS);
@@ -259,9 +262,12 @@ run('ingest', async () => {
 
   // Entries too young to take at a camera's start (their worker may still have been finishing them), and
   // those whose sealing failed here, are finished on the next pass.
-  const recoverTimer = setInterval(() => {
-    for (const r of running.values()) void r.pipeline.recover(config.INGEST_RECOVER_AFTER_MS);
-  }, Math.max(1_000, Math.min(60_000, config.INGEST_RECOVER_AFTER_MS / 2)));
+  const recoverTimer = setInterval(
+    () => {
+      for (const r of running.values()) void r.pipeline.recover(config.INGEST_RECOVER_AFTER_MS);
+    },
+    Math.max(1_000, Math.min(60_000, config.INGEST_RECOVER_AFTER_MS / 2)),
+  );
   recoverTimer.unref();
   lifecycle.onClose('journal recovery', () => clearInterval(recoverTimer));
 

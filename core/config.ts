@@ -45,6 +45,8 @@ export const ENV_SCHEMA = z.strictObject({
   INGEST_CLIP_BUFFER_S: int(8, 600).default(20),
   INGEST_CLIP_DIR: z.string().min(1).optional(),
   INGEST_RECOVER_AFTER_MS: int(1_000, 3_600_000).default(20_000),
+  INGEST_MOTION_GATE: z.enum(['off', 'on']).default('off'),
+  INGEST_MOTION_GATE_MAX_SKIP_MS: int(0, 60_000).default(2_000),
 
   WORKER_CONCURRENCY: int(1, 256).default(4),
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
@@ -230,6 +232,10 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
     "where the cameras' rolling recordings live (default DATA_DIR/clip-buffer; a local disk, not shared)",
   INGEST_RECOVER_AFTER_MS:
     'journalled acts (evidence journal beside the store) left unsent this long are finished by the worker running their camera; longer than a stopping worker needs to finish its own',
+  INGEST_MOTION_GATE:
+    'on: a frame in which nothing moved since the last detected one reuses its detections instead of running the detector (pipeline/motion-gate.ts); the tracker and rules still see every frame',
+  INGEST_MOTION_GATE_MAX_SKIP_MS:
+    'with the motion gate on, the detector still runs at least this often per camera',
   WORKER_CONCURRENCY: 'jobs one worker process handles at once',
   WORKER_LOCK_MS: 'job lock: a job whose worker died is retried after about this long',
   DETECTOR_MODEL: 'model name under models/',

@@ -26,6 +26,12 @@ export const framesProcessed = new client.Counter({
   labelNames: ['camera'] as const,
   registers: [cameraRegistry],
 });
+export const framesMotionGated = new client.Counter({
+  name: 'camera_frames_motion_gated_total',
+  help: 'Frames analysed with the previous detections because nothing moved (INGEST_MOTION_GATE)',
+  labelNames: ['camera'] as const,
+  registers: [cameraRegistry],
+});
 export const framesDropped = new client.Counter({
   name: 'camera_frames_dropped_total',
   help: 'Frames replaced by a newer one before the detector took them',

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
-import { framesProcessed, inferenceSeconds, violationsFlagged } from '../core/metrics.js';
+import { framesMotionGated, framesProcessed, inferenceSeconds, violationsFlagged } from '../core/metrics.js';
 import { isDrop } from '../detector/batch-collector.js';
 import {
   ViolationEngine,
@@ -20,6 +20,7 @@ import {
   type EvidenceClip,
   type FlagSummary,
 } from './evidence-builder.js';
+import { MotionGate, type MotionGateOptions } from './motion-gate.js';
 import { journalKeyOf, type EvidenceJournal, type JournalEntry } from './evidence-journal.js';
 import type { Outbox } from './outbox.js';
 import type { EvidenceRef, RecordViolationPayload } from './payloads.js';
@@ -86,6 +87,7 @@ export class CameraPipeline {
   private readonly inFlight = new Set<string>();
   /** Acts finished from the journal after a worker stopped before sending them. */
   recovered = 0;
+  private readonly gate: MotionGate<EngineDetection[]> | undefined;
 
   constructor(
     private readonly opts: {
@@ -111,9 +113,20 @@ export class CameraPipeline {
        * worker killed meanwhile loses nothing (`recover()` on the next start finishes it).
        */
       journal?: EvidenceJournal;
+      /**
+       * Motion gating before detection (pipeline/motion-gate.ts): a frame in which nothing moved since
+       * the last detected one reuses its detections. Off when absent.
+       */
+      motionGate?: Partial<MotionGateOptions> | undefined;
     },
   ) {
     this.engine = new ViolationEngine(opts.scene, opts.engine);
+    this.gate = opts.motionGate ? new MotionGate<EngineDetection[]>(opts.motionGate) : undefined;
+  }
+
+  /** Frames whose detections came from the motion gate (nothing moved), not from the detector. */
+  get gateSkipped(): number {
+    return this.gate?.skipped ?? 0;
   }
 
   async onFrame(frame: EngineFrame): Promise<void> {
@@ -124,21 +137,26 @@ export class CameraPipeline {
       provider: detector.provider ?? 'cpu',
     });
     let detections: EngineDetection[];
+    let skipped = false;
     try {
-      detections = await detector.detect(frame, camera.code);
+      if (this.gate) {
+        ({ detections, skipped } = await this.gate.detect(frame, () => detector.detect(frame, camera.code)));
+      } else detections = await detector.detect(frame, camera.code);
     } catch (err) {
       // A frame dropped by the batch queue's back-pressure is counted, like upstream drops, not logged.
       if (!isDrop(err)) throw err;
       this.detectorDropped += 1;
       return;
     }
-    const seconds = stopTimer();
+    const seconds = skipped ? null : stopTimer();
     const lag = Math.max(0, Date.now() - frame.capturedAt);
     this.lagMs = this.lagMs === null ? lag : this.lagMs * 0.95 + lag * 0.05;
     this.processed += 1;
-    this.inferenceMs =
-      this.inferenceMs === null ? seconds * 1000 : this.inferenceMs * 0.95 + seconds * 1000 * 0.05;
+    if (seconds !== null)
+      this.inferenceMs =
+        this.inferenceMs === null ? seconds * 1000 : this.inferenceMs * 0.95 + seconds * 1000 * 0.05;
     framesProcessed.inc({ camera: camera.code });
+    if (skipped) framesMotionGated.inc({ camera: camera.code });
     const flags = this.engine.update(frame, detections);
     for (const flag of flags) this.enqueue(flag);
   }

@@ -29,6 +29,7 @@ import {
 import { stopProcess } from '../../ingest/process-control.js';
 import { checkSimulatorPrerequisites } from '../../ingest/sim/simulated-fleet.js';
 import { CameraPipeline, type FrameDetector } from '../../pipeline/camera-pipeline.js';
+import { motionGateFromConfig } from '../../pipeline/motion-gate.js';
 import { recordViolationHandler } from '../../pipeline/handlers/record-violation.handler.js';
 import { Outbox } from '../../pipeline/outbox.js';
 import type { RecordViolationPayload } from '../../pipeline/payloads.js';
@@ -134,6 +135,8 @@ export interface PipelineReport {
     expected: number;
     received: number;
     processed: number;
+    /** Of the processed frames, those answered by the motion gate (INGEST_MOTION_GATE=on), not the detector. */
+    motion_gated: number;
     dropped: number;
     detect_errors: number;
     restarts: number;
@@ -162,6 +165,7 @@ interface Counters {
   received: number;
   dropped: number;
   processed: number;
+  gated: number;
   detectErrors: number;
   restarts: number;
 }
@@ -179,6 +183,7 @@ function counters(run: CameraRun): Counters {
     received: s.framesReceived,
     dropped: s.framesDropped,
     processed: run.pipeline.processed,
+    gated: run.pipeline.gateSkipped,
     detectErrors: run.detectErrors,
     restarts: s.restarts,
   };
@@ -318,6 +323,7 @@ export async function runPipelineBench(args: BenchArgs, ctx: RunContext): Promis
         outbox,
         log: log.child({ camera: row.code }),
         workerId: `bench-fleet:${process.pid}`,
+        motionGate: motionGateFromConfig(config),
       });
       const run: CameraRun = { row, pipeline, analysedAt: [], detectErrors: 0, supervisor: undefined! };
       run.supervisor = new CameraSupervisor({
@@ -526,6 +532,7 @@ export async function runPipelineBench(args: BenchArgs, ctx: RunContext): Promis
         expected: cap.expected_frames,
         received: sum('received'),
         processed,
+        motion_gated: sum('gated'),
         dropped: sum('dropped'),
         detect_errors: sum('detectErrors'),
         restarts: sum('restarts'),

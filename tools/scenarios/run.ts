@@ -27,6 +27,7 @@ import type { Frame } from '../../ingest/camera-stream.js';
 import { CameraSupervisor } from '../../ingest/camera-supervisor.js';
 import { checkSimulatorPrerequisites, startSimulatedFleet } from '../../ingest/sim/simulated-fleet.js';
 import { CameraPipeline } from '../../pipeline/camera-pipeline.js';
+import { motionGateFromConfig } from '../../pipeline/motion-gate.js';
 import { recordViolationHandler } from '../../pipeline/handlers/record-violation.handler.js';
 import { Outbox } from '../../pipeline/outbox.js';
 import type { RecordViolationPayload } from '../../pipeline/payloads.js';
@@ -83,6 +84,8 @@ export interface ScenarioOutcome {
     received: number;
     analysed: number;
     unreadable_timecode: number;
+    /** Analysed frames answered by the motion gate (INGEST_MOTION_GATE=on) instead of the detector. */
+    motion_gated: number;
     clip_from_s: number;
     clip_to_s: number;
   };
@@ -368,7 +371,14 @@ function emptyOutcome(spec: ScenarioSpec, clip: string): ScenarioOutcome {
     clip,
     truth: spec.truth.length,
     recorded: 0,
-    frames: { received: 0, analysed: 0, unreadable_timecode: 0, clip_from_s: 0, clip_to_s: 0 },
+    frames: {
+      received: 0,
+      analysed: 0,
+      unreadable_timecode: 0,
+      motion_gated: 0,
+      clip_from_s: 0,
+      clip_to_s: 0,
+    },
     verdicts: [],
     missed: spec.truth.map((t) => ({ rule: t.rule, vehicle: t.vehicle, plate: t.plate, at_s: t.atS })),
     plates_wrong: [],
@@ -461,6 +471,7 @@ async function runOne(
             outbox: sh.outbox,
             log: log.child({ camera: code }),
             workerId: `eval-scenarios:${process.pid}`,
+            motionGate: motionGateFromConfig(config),
             signer: sh.signer,
             ...(sh.plateReader
               ? { plateReader: sh.plateReader, plateOptions: { maxFrames: config.DETECTOR_PLATE_FRAMES } }
@@ -472,6 +483,7 @@ async function runOne(
         outcome.frames.clip_to_s = clipMs / 1000;
         await pipeline.onFrame(frame);
         outcome.frames.analysed += 1;
+        outcome.frames.motion_gated = pipeline.gateSkipped;
       },
     });
     closers.add('camera', () => supervisor.stop());
