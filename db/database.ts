@@ -5,7 +5,6 @@ import type { Config } from '../core/config.js';
 import { AppError, errorMessage } from '../core/errors.js';
 import { redactUrl, type Logger } from '../core/logger.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
-import { withPreparedStatements } from './prepared-statements.js';
 import type { DB } from './schema.js';
 
 export {
@@ -149,8 +148,7 @@ export function openDatabaseByUrl(url: string, poolMax: number, options: OpenByU
     client.on('error', (err) => log?.warn({ err: errorMessage(err) }, 'database connection failed in use'));
   });
   const db = new Kysely<DB>({
-    // Statements declared in db/prepared-statements.ts go as named ones (parsed and planned once).
-    dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }),
+    dialect: new PostgresDialect({ pool }),
     log: (event) => {
       if (event.level === 'error') {
         // SQL text only: parameters may carry plates and other personal data.
