@@ -86,10 +86,10 @@ export interface CaseDeadlines {
 
 export function caseDeadlines(c: CaseFacts, holidays: ReadonlySet<string>): CaseDeadlines {
   return {
-    noticeBy: calendarDeadline(c.observedAt, PERIODS.noticeDays),
-    escalateAfter: c.issuedAt && calendarDeadline(c.issuedAt, PERIODS.escalateAfterDays),
+    noticeBy: calendarDeadline(c.observedAt, PERIODS.noticeDays, holidays),
+    escalateAfter: c.issuedAt && calendarDeadline(c.issuedAt, PERIODS.escalateAfterDays, holidays),
     recordBy: c.respondedAt && workingDeadline(c.respondedAt, PERIODS.recordWorkingDays, holidays),
-    payBy: c.dueAt ?? (c.decidedAt && calendarDeadline(c.decidedAt, PERIODS.paymentDays)),
+    payBy: c.dueAt ?? (c.decidedAt && calendarDeadline(c.decidedAt, PERIODS.paymentDays, holidays)),
     limitationEndsAt: limitationEnd(c.observedAt),
   };
 }
@@ -212,7 +212,7 @@ export function planCaseTransition(c: CaseFacts, action: CaseAction, input: Acti
       if (d.recordBy && at > d.recordBy) plan.late.push('record');
       plan.set = {
         decidedAt: at,
-        dueAt: calendarDeadline(at, PERIODS.paymentDays),
+        dueAt: calendarDeadline(at, PERIODS.paymentDays, input.holidays),
         decisionNumber: decision.decisionNumber,
         fineAmountVnd: amount,
         fineReason: reason,

@@ -6,6 +6,8 @@
  * - A period of N days starts the day after the event and ends at the end (23:59:59.999, Vietnam time)
  *   of its last day (Civil Code 2015 Arts 147–148, the general rule for counting periods). The law
  *   notes give the procedure's periods in calendar days, except the violation record, in working days.
+ *   When the last day of a calendar period is a weekend day or a public holiday, the period ends at the
+ *   end of the next working day (Civil Code 2015 Art 148.5).
  * - Working days are Monday to Friday except public holidays (public_holiday table).
  * - The limitation is one calendar year from the recorded moment, computed like PostgreSQL's
  *   `+ interval '1 year'` on Vietnam local time (29 February goes to 28 February), so that this
@@ -67,10 +69,15 @@ export function isWorkingDay(day: number, holidays: ReadonlySet<string>): boolea
   return w !== 0 && w !== 6 && !holidays.has(dayString(day));
 }
 
-/** The end of a period of `days` calendar days starting the day after `event`. */
-export function calendarDeadline(event: Date, days: number): Date {
+/**
+ * The end of a period of `days` calendar days starting the day after `event`; a last day that falls on
+ * a weekend or one of `holidays` moves to the next working day (Civil Code 2015 Art 148.5).
+ */
+export function calendarDeadline(event: Date, days: number, holidays: ReadonlySet<string>): Date {
   if (!Number.isInteger(days) || days < 0) throw new RangeError('days must be a non-negative integer');
-  return endOfVnDay(vnDay(event) + days);
+  let day = vnDay(event) + days;
+  while (!isWorkingDay(day, holidays)) day++;
+  return endOfVnDay(day);
 }
 
 /** The end of a period of `days` working days starting the day after `event`. */

@@ -418,8 +418,14 @@ describe('deadlines over time (a service with its own clock)', () => {
     const actor = { actor: `user:${sup.user.id}`, userId: sup.user.id };
     const { decision } = await approved({ plate: '20A11111', observedAt: recent() });
     const id = decision.case.caseId as number;
-    await cases.act(actor, id, 'issue', {});
-    clock += 21 * DAY;
+    const issued = await cases.act(actor, id, 'issue', {});
+    // Just past the 20-day period (whose end moves to a working day when it falls on a weekend or holiday).
+    const escalateAfter = Date.parse(issued.deadlines.escalateAfter!);
+    expect(escalateAfter - clock).toBeGreaterThanOrEqual(20 * DAY);
+    expect(escalateAfter - clock).toBeLessThan(26 * DAY);
+    clock = escalateAfter - 60_000;
+    expect((await cases.runDeadlines('system:test')).escalated).toBe(0);
+    clock = escalateAfter + 1;
     const swept = await cases.runDeadlines('system:test');
     expect(swept.escalated).toBeGreaterThanOrEqual(1);
     const escalated = await cases.get(actor, id);
@@ -436,8 +442,9 @@ describe('deadlines over time (a service with its own clock)', () => {
     });
 
     await cases.act(actor, id, 'respond', {});
-    await cases.act(actor, id, 'decide', { decisionNumber: '77/QĐ-XPHC' });
-    clock += 13 * DAY; // 3 days past the 10-day deadline (counted from the day after the decision)
+    const decided = await cases.act(actor, id, 'decide', { decisionNumber: '77/QĐ-XPHC' });
+    // 3 days past the payment deadline (10 days from the day after the decision, or the next working day).
+    clock = Date.parse(decided.deadlines.payBy!) + 3 * DAY;
     expect((await cases.runDeadlines('system:test')).overdue).toBeGreaterThanOrEqual(1);
     const overdue = await cases.get(actor, id);
     expect(overdue.state).toBe('overdue');

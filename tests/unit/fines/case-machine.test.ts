@@ -155,7 +155,8 @@ describe('case state machine', () => {
     expect(plan.set).toMatchObject({
       fineAmountVnd: 19_000_000,
       decisionNumber: '7/QĐ-XPHC',
-      dueAt: vn('2026-12-13T23:59:59.999'),
+      // 3 Dec + 10 days is Sunday 13 Dec: the period ends with Monday 14 Dec (Civil Code Art 148.5).
+      dueAt: vn('2026-12-14T23:59:59.999'),
       fineReason: null,
     });
     expect(plan.late).toEqual([]);

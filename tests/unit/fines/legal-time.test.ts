@@ -23,11 +23,31 @@ describe('legal time', () => {
   });
 
   it('ends a period of N calendar days at the end of the Nth day after the event', () => {
-    expect(calendarDeadline(vn('2026-11-20T08:15:00'), 10)).toEqual(vn('2026-11-30T23:59:59.999'));
+    // Friday 20 Nov + 10 days: Monday 30 Nov.
+    expect(calendarDeadline(vn('2026-11-20T08:15:00'), 10, none)).toEqual(vn('2026-11-30T23:59:59.999'));
     // An event just before midnight belongs to its own day.
-    expect(calendarDeadline(vn('2026-11-20T23:59:59'), 10)).toEqual(vn('2026-11-30T23:59:59.999'));
-    expect(calendarDeadline(vn('2026-11-21T00:00:00'), 10)).toEqual(vn('2026-12-01T23:59:59.999'));
-    expect(() => calendarDeadline(vn('2026-11-21T00:00:00'), -1)).toThrow(RangeError);
+    expect(calendarDeadline(vn('2026-11-20T23:59:59'), 10, none)).toEqual(vn('2026-11-30T23:59:59.999'));
+    expect(calendarDeadline(vn('2026-11-21T00:00:00'), 10, none)).toEqual(vn('2026-12-01T23:59:59.999'));
+    expect(() => calendarDeadline(vn('2026-11-21T00:00:00'), -1, none)).toThrow(RangeError);
+  });
+
+  it('moves a last day that is a weekend day or a holiday to the next working day (Civil Code Art 148.5)', () => {
+    // Wednesday 18 Nov + 10 days = Saturday 28 Nov → Monday 30 Nov.
+    expect(calendarDeadline(vn('2026-11-18T10:00:00'), 10, none)).toEqual(vn('2026-11-30T23:59:59.999'));
+    // Thursday 19 Nov + 10 days = Sunday 29 Nov → Monday 30 Nov.
+    expect(calendarDeadline(vn('2026-11-19T10:00:00'), 10, none)).toEqual(vn('2026-11-30T23:59:59.999'));
+    // Monday 30 Nov a holiday as well → Tuesday 1 Dec.
+    expect(calendarDeadline(vn('2026-11-18T10:00:00'), 10, new Set(['2026-11-30']))).toEqual(
+      vn('2026-12-01T23:59:59.999'),
+    );
+    // 22 Dec + 10 days = Friday 1 Jan 2027 (New Year) → Monday 4 Jan.
+    expect(calendarDeadline(vn('2026-12-22T10:00:00'), 10, new Set(['2027-01-01']))).toEqual(
+      vn('2027-01-04T23:59:59.999'),
+    );
+    // A holiday inside the period, not at its end, changes nothing.
+    expect(calendarDeadline(vn('2026-11-20T08:15:00'), 10, new Set(['2026-11-25']))).toEqual(
+      vn('2026-11-30T23:59:59.999'),
+    );
   });
 
   it('counts working days past weekends and public holidays', () => {
