@@ -4,7 +4,15 @@ import type { RouteTable } from '../route-table.js';
 import { apiTokenView, idParams, issuedTokenAnswer, tokenBody, userView } from '../schemas.js';
 import type { ApiServices } from '../services/types.js';
 
-/** Accounts and personal access tokens: admins only (users are made with `npm run user:create`). */
+const holidayDay = z.object({
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD'),
+});
+const holidayView = z.object({ day: z.string(), name: z.string() });
+
+/**
+ * Accounts and personal access tokens: admins only (users are made with `npm run user:create`). The
+ * public-holiday calendar of the fine procedure: supervisors (and admins).
+ */
 export function registerAdminRoutes(routes: RouteTable, services: ApiServices): void {
   const actorOf = (p: { actor: string } | undefined) => {
     if (!p) throw new AppError('unauthorized', 'authentication required');
@@ -115,6 +123,59 @@ export function registerAdminRoutes(routes: RouteTable, services: ApiServices): 
     async ({ res, params, principal }) => {
       if (!(await services.auth.revokeApiToken(actorOf(principal), params.id)))
         throw new AppError('not_found', 'no such token');
+      res.status(204).end();
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/admin/holidays',
+      roles: ['supervisor', 'admin'],
+      summary: 'Public holidays of a year (ngày nghỉ lễ), which the fine deadlines skip or move past',
+      tags: ['admin'],
+      query: z.object({ year: z.coerce.number().int().min(2000).max(2200) }),
+      response: { status: 200, description: 'Holidays', schema: z.object({ items: z.array(holidayView) }) },
+    },
+    async ({ res, query }) => {
+      res.json({ items: await services.holidays.list(query.year) });
+    },
+  );
+
+  routes.add(
+    {
+      method: 'put',
+      path: '/api/admin/holidays/:day',
+      roles: ['supervisor', 'admin'],
+      summary: 'Add a public holiday or rename one (Tết and the moved days are entered each year)',
+      description:
+        'Deadlines already shown to a citizen are not recomputed in print; the case views and the deadline sweep use the calendar as it is.',
+      tags: ['admin'],
+      params: holidayDay,
+      body: z.object({ name: z.string().trim().min(1).max(200) }),
+      response: { status: 200, description: 'Stored', schema: holidayView.extend({ created: z.boolean() }) },
+      errors: [400],
+    },
+    async ({ res, params, body, principal }) => {
+      const { created } = await services.holidays.put(actorOf(principal), params.day, body.name);
+      res.json({ day: params.day, name: body.name, created });
+    },
+  );
+
+  routes.add(
+    {
+      method: 'delete',
+      path: '/api/admin/holidays/:day',
+      roles: ['supervisor', 'admin'],
+      summary: 'Remove a public holiday entered by mistake',
+      tags: ['admin'],
+      params: holidayDay,
+      response: { status: 204, description: 'Removed' },
+      errors: [400, 404],
+    },
+    async ({ res, params, principal }) => {
+      if (!(await services.holidays.remove(actorOf(principal), params.day)))
+        throw new AppError('not_found', `${params.day} is not a public holiday`);
       res.status(204).end();
     },
   );

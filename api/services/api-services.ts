@@ -40,6 +40,7 @@ import {
   type ReviewPolicy,
 } from './review.service.js';
 import { createSceneService, type SceneServiceOptions } from './scene.service.js';
+import { createHolidayService } from './holiday.service.js';
 import { createSignalService } from './signal.service.js';
 import type { ApiServices, AuthPolicy, CameraView, DependencyHealth } from './types.js';
 import { toViolationView } from './views.js';
@@ -285,6 +286,7 @@ export function createApiServices(deps: ApiServiceDeps): ApiServices {
     cases,
     publicLookup,
     signals: createSignalService({ db, redis, queuePrefix }),
+    holidays: createHolidayService(db),
     scenes: createSceneService({
       db,
       redis,

@@ -2,6 +2,7 @@
 import type { CaseService, OpenCaseResult } from '../../fines/case.service.js';
 import type { QueueStats } from '../../pipeline/queue-stats.js';
 import type { Principal, Viewer } from '../principal.js';
+import type { HolidayService } from './holiday.service.js';
 import type { PublicLookupService } from './public-lookup.service.js';
 import type { Decision, SecondReviewReason } from './review-policy.js';
 import type { SceneService } from './scene.service.js';
@@ -276,6 +277,7 @@ export interface ApiServices {
   scenes: SceneService;
   /** The external signal feed: controllers' phase changes, stored and relayed to the cameras. */
   signals: SignalService;
+  holidays: HolidayService;
 }
 
 export interface EvidenceCheckView {

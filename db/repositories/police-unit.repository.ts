@@ -47,6 +47,29 @@ export async function listPublicHolidays(db: DbExecutor, from: string, to: strin
   return new Set(rows.map((r) => r.day));
 }
 
+/** Public holidays from `from` to `to` inclusive, with their names, in date order. */
+export async function listPublicHolidayDays(
+  db: DbExecutor,
+  from: string,
+  to: string,
+): Promise<{ day: string; name: string }[]> {
+  return db
+    .selectFrom('public_holiday')
+    .select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'name'])
+    .where('day', '>=', from)
+    .where('day', '<=', to)
+    .orderBy('day')
+    .execute();
+}
+
+/** Removes a public holiday; its name when there was one. */
+export async function removePublicHoliday(
+  db: DbExecutor,
+  day: string,
+): Promise<{ name: string } | undefined> {
+  return db.deleteFrom('public_holiday').where('day', '=', day).returning('name').executeTakeFirst();
+}
+
 export async function addPublicHoliday(db: DbExecutor, day: string, name: string): Promise<void> {
   await mapDbErrors('public holiday insert', () =>
     db
