@@ -121,7 +121,10 @@ export class CameraPipeline {
     },
   ) {
     this.engine = new ViolationEngine(opts.scene, opts.engine);
-    this.gate = opts.motionGate ? new MotionGate<EngineDetection[]>(opts.motionGate) : undefined;
+    // The scene's ignore masks (an on-screen clock) never count as motion.
+    this.gate = opts.motionGate
+      ? new MotionGate<EngineDetection[]>({ ignore: opts.scene.ignoreMasks, ...opts.motionGate })
+      : undefined;
   }
 
   /** Frames whose detections came from the motion gate (nothing moved), not from the detector. */

@@ -10,8 +10,12 @@
  * this frame, so a grainy night picture does not run the detector every time), or when its mean moved
  * by more than `threshold` (a global change such as the camera's exposure moves every cell's mean and
  * raises the median too). One changed cell is enough to run the detector. Whatever happens, it runs at
- * least every `maxSkipMs`, so detections are never older than that.
+ * least every `maxSkipMs`, so detections are never older than that. Samples inside the scene's ignore
+ * masks (an on-screen clock, trees in the wind) are left out: an overlaid clock ticking every second
+ * would otherwise run the detector on every frame.
  */
+import { pointInPolygon, type Polygon } from '../violations/geometry.js';
+
 export interface MotionGateOptions {
   cols: number;
   rows: number;
@@ -19,9 +23,17 @@ export interface MotionGateOptions {
   threshold: number;
   /** The detector runs at least this often, however still the picture. */
   maxSkipMs: number;
+  /** Regions whose pixels never count (normalised 0–1 polygons: the scene's ignore masks). */
+  ignore: readonly Polygon[];
 }
 
-export const DEFAULT_MOTION_GATE: MotionGateOptions = { cols: 32, rows: 18, threshold: 6, maxSkipMs: 2000 };
+export const DEFAULT_MOTION_GATE: MotionGateOptions = {
+  cols: 32,
+  rows: 18,
+  threshold: 6,
+  maxSkipMs: 2000,
+  ignore: [],
+};
 
 const SAMPLES = 8; // per cell side
 
@@ -37,11 +49,20 @@ interface Lattice {
   means: Float32Array;
 }
 
+/** Which samples count (1) and how many count in each cell, for one frame size. */
+interface SampleMask {
+  width: number;
+  height: number;
+  use: Uint8Array;
+  perCell: Uint16Array;
+}
+
 export class MotionGate<D> {
   private readonly o: MotionGateOptions;
   private reference: { lattice: Lattice; width: number; height: number; at: number; detections: D } | null =
     null;
   private readonly mad: Float32Array;
+  private mask: SampleMask | undefined;
   /** Frames answered with the reference frame's detections / frames seen. */
   skipped = 0;
   seen = 0;
@@ -59,7 +80,8 @@ export class MotionGate<D> {
    */
   async detect(frame: GateFrame, detect: () => Promise<D>): Promise<{ detections: D; skipped: boolean }> {
     this.seen += 1;
-    const lattice = sampleLattice(frame, this.o.cols, this.o.rows);
+    const mask = this.maskFor(frame.width, frame.height);
+    const lattice = sampleLattice(frame, this.o.cols, this.o.rows, mask);
     const ref = this.reference;
     if (
       ref &&
@@ -67,7 +89,7 @@ export class MotionGate<D> {
       ref.height === frame.height &&
       frame.capturedAt - ref.at < this.o.maxSkipMs &&
       frame.capturedAt >= ref.at &&
-      !this.changed(ref.lattice, lattice)
+      !this.changed(ref.lattice, lattice, mask)
     ) {
       this.skipped += 1;
       return { detections: ref.detections, skipped: true };
@@ -82,18 +104,31 @@ export class MotionGate<D> {
     this.reference = null;
   }
 
-  private changed(a: Lattice, b: Lattice): boolean {
+  private maskFor(width: number, height: number): SampleMask | undefined {
+    if (!this.o.ignore.length) return undefined;
+    if (this.mask?.width !== width || this.mask.height !== height)
+      this.mask = sampleMask(width, height, this.o.cols, this.o.rows, this.o.ignore);
+    return this.mask;
+  }
+
+  private changed(a: Lattice, b: Lattice, mask: SampleMask | undefined): boolean {
     const { threshold } = this.o;
     const n = SAMPLES * SAMPLES;
+    let counted = 0;
     for (let c = 0; c < a.means.length; c++) {
+      const used = mask ? mask.perCell[c]! : n;
+      if (used === 0) continue; // wholly inside an ignore mask
       if (Math.abs(a.means[c]! - b.means[c]!) > threshold) return true;
       let sum = 0;
-      for (let i = c * n; i < (c + 1) * n; i++) sum += Math.abs(a.samples[i]! - b.samples[i]!);
-      this.mad[c] = sum / n;
+      for (let i = c * n; i < (c + 1) * n; i++) {
+        if (!mask || mask.use[i]) sum += Math.abs(a.samples[i]! - b.samples[i]!);
+      }
+      this.mad[counted++] = sum / used;
     }
-    const noise = median(this.mad);
+    if (counted === 0) return false;
+    const noise = median(this.mad.subarray(0, counted));
     const limit = Math.max(threshold, 3 * noise);
-    for (let c = 0; c < this.mad.length; c++) if (this.mad[c]! > limit) return true;
+    for (let c = 0; c < counted; c++) if (this.mad[c]! > limit) return true;
     return false;
   }
 }
@@ -103,6 +138,7 @@ export function sampleLattice(
   frame: Pick<GateFrame, 'data' | 'width' | 'height'>,
   cols: number,
   rows: number,
+  mask?: SampleMask,
 ): Lattice {
   const { data, width, height } = frame;
   if (data.length < width * height * 3)
@@ -123,14 +159,46 @@ export function sampleLattice(
           const x = Math.min(width - 1, Math.floor(c * cellW + ((sx + 0.5) * cellW) / SAMPLES));
           const i = (row + x) * 3;
           const luma = (77 * data[i]! + 150 * data[i + 1]! + 29 * data[i + 2]!) >> 8;
+          if (!mask || mask.use[k]) sum += luma;
           samples[k++] = luma;
-          sum += luma;
         }
       }
-      means[r * cols + c] = sum / n;
+      const used = mask ? mask.perCell[r * cols + c]! : n;
+      means[r * cols + c] = used ? sum / used : 0;
     }
   }
   return { samples, means };
+}
+
+/** The samples outside every ignore polygon, laid out like sampleLattice's. */
+function sampleMask(
+  width: number,
+  height: number,
+  cols: number,
+  rows: number,
+  ignore: readonly Polygon[],
+): SampleMask {
+  const n = SAMPLES * SAMPLES;
+  const use = new Uint8Array(cols * rows * n);
+  const perCell = new Uint16Array(cols * rows);
+  const cellW = width / cols;
+  const cellH = height / rows;
+  let k = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      for (let sy = 0; sy < SAMPLES; sy++) {
+        const y = Math.min(height - 1, Math.floor(r * cellH + ((sy + 0.5) * cellH) / SAMPLES));
+        for (let sx = 0; sx < SAMPLES; sx++) {
+          const x = Math.min(width - 1, Math.floor(c * cellW + ((sx + 0.5) * cellW) / SAMPLES));
+          const p = { x: (x + 0.5) / width, y: (y + 0.5) / height };
+          const keep = ignore.some((poly) => pointInPolygon(p, poly)) ? 0 : 1;
+          use[k++] = keep;
+          perCell[r * cols + c]! += keep;
+        }
+      }
+    }
+  }
+  return { width, height, use, perCell };
 }
 
 function median(values: Float32Array): number {

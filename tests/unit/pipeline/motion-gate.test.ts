@@ -89,6 +89,34 @@ describe('motion gate', () => {
     expect(moved).toEqual({ detections: 'c', skipped: false });
   });
 
+  it('leaves an on-screen clock inside an ignore mask out, and nothing else', async () => {
+    const clock = [
+      { x: 0, y: 0 },
+      { x: 0.25, y: 0 },
+      { x: 0.25, y: 0.06 },
+      { x: 0, y: 0.06 },
+    ];
+    const tick = (
+      capturedAt: number,
+      seconds: number,
+      extra: { x: number; y: number; w: number; h: number }[] = [],
+    ) =>
+      frame(capturedAt, {
+        seed: capturedAt + 1,
+        boxes: [{ x: 8 + 12 * (seconds % 10), y: 4, w: 10, h: 12 }, ...extra],
+      });
+    const masked = new MotionGate<string>({ ignore: [clock] });
+    const plain = new MotionGate<string>();
+    const d = counting();
+    await masked.detect(tick(0, 0), d.detect('a'));
+    await plain.detect(tick(0, 0), d.detect('a'));
+    expect((await masked.detect(tick(1000, 1), d.detect('b'))).skipped).toBe(true);
+    expect((await plain.detect(tick(1000, 1), d.detect('b'))).skipped).toBe(false);
+    // A car moving just below the clock still counts.
+    const car = { x: 60, y: 40, w: 30, h: 16 };
+    expect((await masked.detect(tick(1500, 2, [car]), d.detect('c'))).skipped).toBe(false);
+  });
+
   it('runs the detector when the whole picture brightens (exposure, clouds)', async () => {
     const gate = new MotionGate<string>();
     const d = counting();
