@@ -190,6 +190,7 @@ run('demo', async () => {
       `  Monitoring page   ${base}/`,
       `  Police review     ${base}/review.html   (staff logins below)`,
       `  Scene editor      ${base}/scene.html    (demo-operator)`,
+      `  Public holidays   ${base}/holidays.html (demo-supervisor)`,
       `  Citizen lookup    ${base}/lookup.html   (plates 20A12345, 30A12345 are in the demo registry)`,
       `  Health            ${base}/health`,
       `  Cameras           ${base}/api/cameras`,
