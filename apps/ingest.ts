@@ -84,6 +84,9 @@ run('ingest', async () => {
     () =>
       createDetector({
         modelName: config.DETECTOR_MODEL,
+        ...(config.DETECTOR_MODEL_VERSION === undefined
+          ? {}
+          : { modelVersion: config.DETECTOR_MODEL_VERSION }),
         provider: config.DETECTOR_PROVIDER,
         cudaDevice: config.DETECTOR_CUDA_DEVICE,
         threads: config.DETECTOR_THREADS,

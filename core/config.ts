@@ -52,6 +52,10 @@ export const ENV_SCHEMA = z.strictObject({
   WORKER_LOCK_MS: int(1_000, 600_000).default(30_000),
 
   DETECTOR_MODEL: z.string().min(1).default('nanodet-coco'),
+  DETECTOR_MODEL_VERSION: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional(),
   DETECTOR_PROVIDER: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
   DETECTOR_CUDA_DEVICE: int(0, 64).default(0),
   DETECTOR_THREADS: int(1, 64).default(1),
@@ -239,6 +243,8 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   WORKER_CONCURRENCY: 'jobs one worker process handles at once',
   WORKER_LOCK_MS: 'job lock: a job whose worker died is retried after about this long',
   DETECTOR_MODEL: 'model name under models/',
+  DETECTOR_MODEL_VERSION:
+    'version folder of DETECTOR_MODEL (default: the newest under models/<name>/ whose card is not marked preview; nanodet-coco: 1 = 416x416 input, 2 = the same weights at 320x320, a preview)',
   DETECTOR_PROVIDER:
     'cpu, cuda or tensorrt (tensorrt falls back to cuda, cuda to cpu, each with a logged warning; the provider in use is on /metrics and the monitoring page)',
   DETECTOR_CUDA_DEVICE: 'CUDA device id',

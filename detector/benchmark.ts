@@ -7,21 +7,21 @@
  * The CLI is tools/bench-detector.ts (`npm run bench:detector -- --out bench.json`); this module holds
  * the measurement so that it is type-checked and unit-tested with the detector.
  *
- * Input sizes: a card fixes the input shape. The NanoDet graph converted from TF.js has it baked in
- * (input dims, the `sizes` of its four Resize nodes, the output cell counts), so other sizes are
- * measured on a derived graph: those constants rewritten for the new size (a multiple of the largest
- * stride), the weights untouched. Such a variant is a measurement aid, not a registry model: its
+ * Input sizes: a card fixes the input shape. Other sizes of a model that models/build.ts converts are
+ * measured on a graph converted from the same source by the same code at that size (converter option
+ * `inputSize`, as nanodet-coco/2 is built at 320): a measurement aid, not a registry model; its
  * accuracy is not on any card.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { AppError } from '../core/errors.js';
+import type { TfjsBuild } from '../models/build.js';
+import { BUILDS, cardAtInputSize, convertForCard, sizeLabel } from '../models/build.js';
 import { plateInside, readSamples } from '../models/tools/evaluate-vehicle-recall.js';
 import { COCO_LABELS } from './coco-labels.js';
 import { DetectionEngine } from './detection-engine.js';
@@ -29,11 +29,9 @@ import type { Detector } from './detector.js';
 import { DEFAULT_MODELS_DIR, createDetector } from './detector.js';
 import type { ModelCard } from './model-card.js';
 import { parseModelCard } from './model-card.js';
-import { readModelCard, resolveModelDir, sha256 } from './model-registry.js';
+import { listModelVersions, readModelCard, resolveModelDir, sha256 } from './model-registry.js';
 import type { Box, Frame } from './preprocess.js';
 import { Preprocessor, specFromCard } from './preprocess.js';
-
-const { onnx } = onnxProto;
 
 // ------------------------------------------------------------------------------------------------
 // Statistics
@@ -76,9 +74,12 @@ export interface BenchOptions {
   out: string;
   iterations: number;
   warmup: number;
+  /** `name` (its default version), `name@version` or `name@all` (every version in the registry). */
   models: string[];
+  /** The model the `vehicle` summary reports (vehicleModelFromEnv). */
+  vehicle: { name: string; version?: string };
   /** Extra input sizes, measured on derived graphs where the card's graph allows it. */
-  sizes: number[];
+  sizes: InputSize[];
   peer: boolean;
   worker: boolean;
   /** Also measure vehicle recall on the annotated photos (slow: every photo, every model). */
@@ -92,13 +93,29 @@ export interface BenchOptions {
 /** The vehicle detector of a default configuration (core/config.ts DETECTOR_MODEL). */
 export const DEFAULT_VEHICLE_MODEL = 'nanodet-coco';
 
+/**
+ * The vehicle model the `vehicle` summary reports: DETECTOR_MODEL (default nanodet-coco) at
+ * DETECTOR_MODEL_VERSION, or at the registry's default version when that is unset, as production loads it.
+ */
+export function vehicleModelFromEnv(env: NodeJS.ProcessEnv): { name: string; version?: string } {
+  const name = env['DETECTOR_MODEL'] || DEFAULT_VEHICLE_MODEL;
+  const version = env['DETECTOR_MODEL_VERSION'] || undefined;
+  return version === undefined ? { name } : { name, version };
+}
+
 export const USAGE = `usage: npm run bench:detector -- --out <file.json> [--iterations N] [--warmup N]
-         [--models nanodet-coco,...] [--sizes 320,...|none] [--peer] [--no-worker] [--session-options] [--recall]
+         [--models nanodet-coco@all,...] [--sizes 320,384x224,...|none] [--peer] [--no-worker] [--session-options] [--recall]
          [--models-dir DIR] [--shared-dir DIR]
 
   --iterations N  measured rounds per model and size (default 100); each round runs every frame
                   through the pipeline and then the bare session.run on the same tensor
-  --sizes         extra square input sizes for models whose graph can be re-sized (default 320)
+  --models        registry models: name (its default version), name@version or name@all (default
+                  nanodet-coco@all: every version, so 1 at 416 and 2 at 320 side by side); the
+                  \`vehicle\` summary is DETECTOR_MODEL at DETECTOR_MODEL_VERSION (default: the
+                  registry's default, the newest version whose card is not marked preview)
+  --sizes         extra input sizes (320: square; 384x224: width x height, multiples of the largest
+                  stride), converted from the source by models/build.ts's code, for models it builds
+                  (default none)
   --peer          adds the peer yolox_nano.onnx from SHARED_DIR (never shipped)
   --no-worker     skips the worker-thread round trip
   --session-options  also compares onnxruntime session options (optimisation level, memory arena and
@@ -108,14 +125,20 @@ export const USAGE = `usage: npm run bench:detector -- --out <file.json> [--iter
                   1/2 and 1/4 of a 1920×1080 frame), at score 0.35 (the card's), 0.30 and 0.20
                   (DETECTOR_SCORE_THRESHOLD's default); slow: about a minute per model on one core`;
 
+export interface InputSize {
+  width: number;
+  height: number;
+}
+
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const bad = (message: string) => new AppError('bad_request', `${message}\n${USAGE}`, { permanent: true });
   const options: BenchOptions = {
     out: '',
     iterations: 100,
     warmup: 5,
-    models: [DEFAULT_VEHICLE_MODEL],
-    sizes: [320],
+    models: [`${DEFAULT_VEHICLE_MODEL}@all`],
+    vehicle: vehicleModelFromEnv(env),
+    sizes: [],
     peer: false,
     worker: true,
     recall: false,
@@ -151,10 +174,20 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
           .map((m) => m.trim())
           .filter(Boolean);
         if (options.models.length === 0) throw bad('--models needs at least one name');
+        for (const m of options.models) {
+          if (!/^[a-z0-9][a-z0-9-]*(@[A-Za-z0-9._-]+)?$/.test(m))
+            throw bad(`--models: '${m}' is not name, name@version or name@all`);
+        }
         break;
       case '--sizes': {
         const v = value();
-        options.sizes = v === 'none' ? [] : v.split(',').map((s) => count('--sizes', s.trim(), 32));
+        options.sizes =
+          v === 'none'
+            ? []
+            : v.split(',').map((s) => {
+                const [w, h = w] = s.trim().split('x');
+                return { width: count('--sizes', w, 32), height: count('--sizes', h, 32) };
+              });
         break;
       }
       case '--peer':
@@ -187,108 +220,45 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 // Derived input sizes
 // ------------------------------------------------------------------------------------------------
 
-type Int64Like = number | { toString(): string };
-
-function int64Values(t: onnxProto.onnx.ITensorProto): number[] {
-  if (t.rawData && t.rawData.length > 0) {
-    const raw = t.rawData;
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    return Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
-  }
-  return (t.int64Data ?? []).map((v: Int64Like) => Number(v.toString()));
+/** The models/build.ts conversion of a registry model, if it is one. */
+export function buildOf(card: Pick<ModelCard, 'name' | 'version'>): TfjsBuild | undefined {
+  return BUILDS.find((b) => b.name === card.name && b.version === card.version);
 }
 
-function int64Raw(values: readonly number[]): Uint8Array {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return raw;
-}
-
-/** Why the card's graph cannot be re-sized, or null when resizeInput() can do it. */
-export function resizeRefusal(card: ModelCard, size: number): string | null {
+/** Why the card's model cannot be measured at `size`, or null when deriveAtSize() can do it. */
+export function resizeRefusal(card: ModelCard, size: InputSize, build = buildOf(card)): string | null {
   if (card.output.format !== 'nanodet-gfl') {
     return `${card.output.format} graphs are measured at their card size only`;
   }
+  if (!build) return `${card.name}/${card.version} is not converted by models/build.ts`;
   const largest = Math.max(...card.output.strides);
-  if (size % largest !== 0) return `${size} is not a multiple of the largest stride ${largest}`;
-  if (card.input.shape[2] !== card.input.shape[3]) return 'the card input is not square';
+  for (const v of [size.width, size.height]) {
+    if (v % largest !== 0) return `${v} is not a multiple of the largest stride ${largest}`;
+  }
   return null;
 }
 
 /**
- * A NanoDet graph with a fixed input shape, re-sized to size × size: the input dims, the `sizes`
- * constant of every Resize node (scaled by size / card size) and the output cell counts. The weights
- * are untouched. Returns the new bytes and the matching card (version `<v>-in<size>`, sha256 of the
- * new bytes, accuracy null: not measured at that size).
+ * The card's model converted from its source at size × size by the build's own code
+ * (models/build.ts convertForCard with the converter option `inputSize`), and its card (version
+ * `<v>-in<size>`, shapes for that size, sha256 of the new bytes, accuracy null).
  */
-export function resizeInput(
-  bytes: Uint8Array,
+export async function deriveAtSize(
   card: ModelCard,
-  size: number,
-): { bytes: Uint8Array; card: ModelCard } {
-  const refusal = resizeRefusal(card, size);
-  if (refusal || card.output.format !== 'nanodet-gfl') {
+  size: InputSize,
+): Promise<{ bytes: Uint8Array; card: ModelCard }> {
+  const build = buildOf(card);
+  const refusal = resizeRefusal(card, size, build);
+  if (refusal || !build) {
     throw new AppError('model_invalid', `cannot re-size ${card.name}/${card.version}: ${refusal}`, {
       permanent: true,
     });
   }
-  const from = card.input.shape[2];
-  const model = onnx.ModelProto.decode(bytes);
-  const graph = model.graph;
-  if (!graph) throw new AppError('model_invalid', 'ONNX file has no graph', { permanent: true });
-  const dims = (name: string, kind: 'input' | 'output') => {
-    const list = kind === 'input' ? graph.input : graph.output;
-    const v = (list ?? []).find((x) => x.name === name);
-    const d = v?.type?.tensorType?.shape?.dim;
-    if (!d)
-      throw new AppError('model_invalid', `graph ${kind} '${name}' has no static shape`, { permanent: true });
-    return d;
-  };
-  const input = dims(card.input.name, 'input');
-  input[2] = { dimValue: size };
-  input[3] = { dimValue: size };
-  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-  let resized = 0;
-  for (const node of graph.node ?? []) {
-    if (node.opType !== 'Resize') continue;
-    const sizes = initializers.get(node.input?.[3] ?? '');
-    if (!sizes) continue;
-    const values = int64Values(sizes);
-    const scaled = values.map((v, i) => (i < 2 ? v : (v * size) / from));
-    if (values.length !== 4 || !scaled.every((v) => Number.isInteger(v) && v > 0)) {
-      throw new AppError(
-        'model_invalid',
-        `Resize ${node.name ?? ''} sizes [${values.join(',')}] do not scale to ${size}`,
-        {
-          permanent: true,
-        },
-      );
-    }
-    sizes.rawData = int64Raw(scaled);
-    sizes.int64Data = [];
-    resized++;
-  }
-  // Any other shape constant would make the result wrong rather than fail: refuse graphs with value_info
-  // (intermediate shapes) or Reshapes to fixed spatial sizes.
-  if ((graph.valueInfo ?? []).length > 0) {
-    throw new AppError('model_invalid', 'graph carries value_info shapes; re-sizing it is not supported', {
-      permanent: true,
-    });
-  }
-  const next = structuredClone(card) as ModelCard & { output: { format: 'nanodet-gfl' } };
-  next.version = `${card.version}-in${size}`;
-  next.description = `${card.description} Input re-sized to ${size}x${size} for measurement (${resized} Resize sizes and the I/O shapes rewritten, weights unchanged).`;
-  next.input.shape = [1, 3, size, size];
-  for (const t of next.output.tensors) {
-    const cells = (size / t.stride) ** 2;
-    t.shape = [1, cells, t.shape[2]!];
-    dims(t.name, 'output')[1] = { dimValue: cells };
-  }
-  const out = onnx.ModelProto.encode(model).finish();
-  next.sha256 = sha256(out);
-  next.accuracy = null;
-  return { bytes: out, card: parseModelCard(next, `${card.name}/${next.version} (derived)`) };
+  const { bytes } = await convertForCard(
+    { ...build, inputSize: { height: size.height, width: size.width, layout: 'NCHW' } },
+    card,
+  );
+  return { bytes, card: cardAtInputSize(card, size, bytes) };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -300,7 +270,7 @@ export interface ModelTarget {
   name: string;
   version: string;
   modelsDir: string;
-  /** 'card': as in the registry; 'derived': input re-sized by resizeInput; 'peer': from SHARED_DIR. */
+  /** 'card': as in the registry; 'derived': converted at another size by deriveAtSize; 'peer': from SHARED_DIR. */
   origin: 'card' | 'derived' | 'peer';
   inputSize: [number, number];
   format: string;
@@ -369,41 +339,48 @@ export async function resolveTargets(
 ): Promise<{ targets: ModelTarget[]; notes: string[] }> {
   const targets: ModelTarget[] = [];
   const notes: string[] = [];
-  for (const name of options.models) {
-    const { dir, version } = await resolveModelDir(options.modelsDir, name);
-    const card = await readModelCard(dir);
-    const [, , h, w] = card.input.shape;
-    targets.push({
-      name,
-      version,
-      modelsDir: options.modelsDir,
-      origin: 'card',
-      inputSize: [w, h],
-      format: card.output.format,
-    });
-    for (const size of options.sizes) {
-      if (size === w && size === h) continue;
-      const refusal = resizeRefusal(card, size);
-      if (refusal) {
-        notes.push(`${name}/${version} at ${size}: not measured (${refusal})`);
-        continue;
-      }
-      const derived = resizeInput(await readFile(path.join(dir, card.file)), card, size);
-      const installed = await installDerived(tmp, derived.card, derived.bytes);
-      progress(`derived ${name}/${derived.card.version}: graph re-sized to ${size}×${size}`);
+  for (const spec of options.models) {
+    const [name, wanted] = spec.split('@') as [string, string | undefined];
+    const versions =
+      wanted === 'all'
+        ? await listModelVersions(options.modelsDir, name)
+        : [(await resolveModelDir(options.modelsDir, name, wanted)).version];
+    for (const version of versions) {
+      const { dir } = await resolveModelDir(options.modelsDir, name, version);
+      const card = await readModelCard(dir);
+      const [, , h, w] = card.input.shape;
       targets.push({
         name,
-        version: installed.version,
-        modelsDir: installed.modelsDir,
-        origin: 'derived',
-        inputSize: [size, size],
+        version,
+        modelsDir: options.modelsDir,
+        origin: 'card',
+        inputSize: [w, h],
         format: card.output.format,
       });
-      notes.push(
-        `${name}/${installed.version}: the converted graph has a fixed input (${w}×${h}: input dims, Resize sizes and ` +
-          `output cells are constants); the ${size}×${size} figures come from a copy with those constants rewritten ` +
-          '(weights unchanged). Its accuracy is not on the card.',
-      );
+      for (const size of options.sizes) {
+        if (size.width === w && size.height === h) continue;
+        const refusal = resizeRefusal(card, size);
+        if (refusal) {
+          notes.push(`${name}/${version} at ${sizeLabel(size)}: not measured (${refusal})`);
+          continue;
+        }
+        const derived = await deriveAtSize(card, size);
+        const installed = await installDerived(tmp, derived.card, derived.bytes);
+        const at = `${size.width}×${size.height}`;
+        progress(`derived ${name}/${derived.card.version}: converted at ${at}`);
+        targets.push({
+          name,
+          version: installed.version,
+          modelsDir: installed.modelsDir,
+          origin: 'derived',
+          inputSize: [size.width, size.height],
+          format: card.output.format,
+        });
+        notes.push(
+          `${name}/${installed.version}: ${name}/${version} (${w}×${h}) converted from its source at ${at} ` +
+            'by the build code (converter option inputSize). Its accuracy is not on any card.',
+        );
+      }
     }
   }
   if (options.peer) {
@@ -985,7 +962,10 @@ export interface BenchReport {
     frames: { label: string; source: string }[];
     percentiles: string;
   };
-  /** The default vehicle detector at its card input on the 1920×1080 frame. */
+  /**
+   * The default vehicle detector (DETECTOR_MODEL at DETECTOR_MODEL_VERSION, else the default version)
+   * at its card input on the 1920×1080 frame.
+   */
   vehicle: {
     model: string;
     input: string;
@@ -1038,9 +1018,14 @@ export function machineInfo(): MachineInfo {
 
 export function vehicleSummary(
   models: readonly ModelResult[],
-  vehicleModel = DEFAULT_VEHICLE_MODEL,
+  vehicleModel: { name: string; version?: string } = { name: DEFAULT_VEHICLE_MODEL },
 ): BenchReport['vehicle'] {
-  const m = models.find((x) => x.name === vehicleModel && x.origin === 'card');
+  const m = models.find(
+    (x) =>
+      x.name === vehicleModel.name &&
+      x.origin === 'card' &&
+      (vehicleModel.version === undefined || x.version === vehicleModel.version),
+  );
   const f = m?.frames.find((x) => x.frame === '1920x1080') ?? m?.frames[0];
   if (!m || !f) return null;
   return {
@@ -1166,6 +1151,15 @@ export async function runBenchmark(
       }
     }
     machine.loadAfter = os.loadavg().map(r3);
+    // The version production loads: DETECTOR_MODEL_VERSION, else the registry's default.
+    const vehicle = await resolveModelDir(
+      options.modelsDir,
+      options.vehicle.name,
+      options.vehicle.version,
+    ).then(
+      (r) => ({ name: options.vehicle.name, version: r.version }),
+      () => options.vehicle,
+    );
     if (Math.max(...machine.loadBefore.slice(0, 1), ...machine.loadAfter.slice(0, 1)) > machine.cores * 0.5) {
       notes.push(
         `the machine was busy (1-minute load ${machine.loadBefore[0]} before, ${machine.loadAfter[0]} after, on ${machine.cores} cores): ` +
@@ -1183,7 +1177,7 @@ export async function runBenchmark(
         frames: frames.map((f) => ({ label: f.label, source: f.source })),
         percentiles: 'nearest rank over the measured rounds; times in ms from performance.now()',
       },
-      vehicle: vehicleSummary(models),
+      vehicle: vehicleSummary(models, vehicle),
       ...(sessionOptions ? { sessionOptions } : {}),
       models,
       notes,

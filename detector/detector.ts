@@ -85,6 +85,7 @@ export const DEFAULT_MODELS_DIR = ((): string => {
 export function detectorOptionsFromConfig(config: Config, modelsDir = DEFAULT_MODELS_DIR): DetectorOptions {
   return {
     modelName: config.DETECTOR_MODEL,
+    ...(config.DETECTOR_MODEL_VERSION === undefined ? {} : { modelVersion: config.DETECTOR_MODEL_VERSION }),
     modelsDir,
     provider: config.DETECTOR_PROVIDER,
     cudaDevice: config.DETECTOR_CUDA_DEVICE,

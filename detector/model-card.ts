@@ -110,6 +110,11 @@ export const MODEL_CARD_SCHEMA = z.strictObject({
   labels: z.array(z.string().min(1)).min(1),
   thresholds: z.strictObject({ score: probability, nmsIou: probability, maxDetections: positiveInt }),
   accuracy: z.array(MEASUREMENT).min(1).nullable(),
+  /**
+   * A candidate version: loaded only when its version is named (DETECTOR_MODEL_VERSION), never as the
+   * default, which is the newest version without this flag (model-registry.ts resolveModelDir).
+   */
+  preview: z.boolean().optional(),
 });
 
 export type ModelCard = z.output<typeof MODEL_CARD_SCHEMA>;

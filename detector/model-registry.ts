@@ -67,37 +67,61 @@ function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-/** The folder of a model version; the newest version when none is given. */
-export async function resolveModelDir(
+/** Every version folder of a model that holds a card.json, oldest first (numeric order). */
+export async function listModelVersions(modelsDir: string, name: string): Promise<string[]> {
+  return (await listVersionCards(modelsDir, name)).map((v) => v.version);
+}
+
+/** Version folders with a card.json, oldest first, and whether each card marks a preview version. */
+async function listVersionCards(
   modelsDir: string,
   name: string,
-  version?: string,
-): Promise<{ dir: string; version: string }> {
+): Promise<{ version: string; preview: boolean }[]> {
   if (!NAME.test(name))
     throw invalid(`model name '${name}' is not a registry name (lower-case, digits, dashes)`);
   const base = path.join(modelsDir, name);
-  let versions: string[];
+  let versions: { version: string; preview: boolean }[];
   try {
     const entries = await readdir(base, { withFileTypes: true });
     const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
     versions = [];
     for (const d of dirs) {
-      const hasCard = await readFile(path.join(base, d, 'card.json')).then(
-        () => true,
-        () => false,
-      );
-      if (hasCard) versions.push(d);
+      const text = await readFile(path.join(base, d, 'card.json'), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      // A card that does not parse is reported when that version is loaded, not here.
+      let preview = false;
+      try {
+        preview = (JSON.parse(text) as { preview?: unknown }).preview === true;
+      } catch {
+        preview = false;
+      }
+      versions.push({ version: d, preview });
     }
   } catch (err) {
     throw invalid(`model '${name}' is not in the registry at ${modelsDir}`, err);
   }
+  return versions.sort((a, b) => compareVersions(a.version, b.version));
+}
+
+/**
+ * The folder of a model version. When none is given: the newest version whose card is not marked
+ * `preview` (a candidate version is loaded only by name), else the newest.
+ */
+export async function resolveModelDir(
+  modelsDir: string,
+  name: string,
+  version?: string,
+): Promise<{ dir: string; version: string }> {
+  const base = path.join(modelsDir, name);
+  const cards = await listVersionCards(modelsDir, name);
+  const versions = cards.map((c) => c.version);
   if (version !== undefined) {
     if (!versions.includes(version)) {
       throw invalid(`model '${name}' has no version '${version}' (have: ${versions.join(', ') || 'none'})`);
     }
     return { dir: path.join(base, version), version };
   }
-  const newest = versions.sort(compareVersions).at(-1);
+  const newest = (cards.filter((c) => !c.preview).at(-1) ?? cards.at(-1))?.version;
   if (newest === undefined)
     throw invalid(`model '${name}' has no version folder with a card.json under ${base}`);
   return { dir: path.join(base, newest), version: newest };

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseModelCard, parseOcrModelCard } from '../detector/model-card.js';
 import { sha256 } from '../detector/model-registry.js';
 import type { ModelCard } from '../detector/model-card.js';
-import type { ConvertResult, NameMapping } from './tools/tfjs-to-onnx.js';
+import type { ConvertResult, InputSize, NameMapping } from './tools/tfjs-to-onnx.js';
 import { CONVERTER_VERSION, convertTfjsModelFile } from './tools/tfjs-to-onnx.js';
 
 export const MODELS_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -28,23 +28,35 @@ export interface TfjsBuild {
   outputs: NameMapping[];
   /** Symbolic batch dimension of the inputs and outputs (the graph then runs any batch size). */
   dynamicBatch?: string;
+  /** Another input size than the source graph's (converter option `inputSize`; the card must say it). */
+  inputSize?: InputSize;
 }
+
+const NANODET_OUTPUTS: NameMapping[] = [
+  { tf: 'Identity:0', onnx: 'cls_stride8' },
+  { tf: 'Identity_1:0', onnx: 'cls_stride16' },
+  { tf: 'Identity_2:0', onnx: 'cls_stride32' },
+  { tf: 'Identity_3:0', onnx: 'dist_stride8' },
+  { tf: 'Identity_4:0', onnx: 'dist_stride16' },
+  { tf: 'Identity_5:0', onnx: 'dist_stride32' },
+];
 
 /** Generated models. The source package and files come from each card's `source`. */
 export const BUILDS: readonly TfjsBuild[] = [
   {
     name: 'nanodet-coco',
     version: '1',
-    outputs: [
-      { tf: 'Identity:0', onnx: 'cls_stride8' },
-      { tf: 'Identity_1:0', onnx: 'cls_stride16' },
-      { tf: 'Identity_2:0', onnx: 'cls_stride32' },
-      { tf: 'Identity_3:0', onnx: 'dist_stride8' },
-      { tf: 'Identity_4:0', onnx: 'dist_stride16' },
-      { tf: 'Identity_5:0', onnx: 'dist_stride32' },
-    ],
+    outputs: NANODET_OUTPUTS,
     // Batched inference across cameras (detector/batch-collector.ts) runs one session call for N frames.
     dynamicBatch: 'N',
+  },
+  {
+    // The same weights at 320×320: 0.6× the compute of 416 (docs/PERFORMANCE.md, Detector).
+    name: 'nanodet-coco',
+    version: '2',
+    outputs: NANODET_OUTPUTS,
+    dynamicBatch: 'N',
+    inputSize: { height: 320, width: 320, layout: 'NCHW' },
   },
 ];
 
@@ -104,20 +116,82 @@ export async function convertForCard(
   onProgress?: (message: string) => void,
 ): Promise<ConvertResult> {
   const source = `${card.source.package}@${card.source.version}/${card.source.files.find((f) => f.endsWith('.json'))}`;
+  const size = build.inputSize ? `${build.inputSize.width}x${build.inputSize.height}` : undefined;
   return convertTfjsModelFile(await sourceModelJson(card), {
     outputs: build.outputs,
     ...(build.dynamicBatch === undefined ? {} : { dynamicBatch: build.dynamicBatch }),
+    ...(build.inputSize === undefined ? {} : { inputSize: build.inputSize }),
     graphName: build.name,
-    docString: `${card.name} ${card.version}, converted from ${source}.`,
+    docString: `${card.name} ${card.version}, converted from ${source}${size ? ` at a ${size} input` : ''}.`,
     metadata: {
       name: card.name,
       version: card.version,
       source,
       licence: card.licence.spdx,
       converter: `tfjs-to-onnx v${CONVERTER_VERSION}`,
+      ...(size ? { input: size } : {}),
     },
     ...(onProgress ? { onProgress } : {}),
   });
+}
+
+/**
+ * Differences between the shapes a card declares (per image) and those of a conversion: the input,
+ * and for a NanoDet card every output tensor. Empty when they agree.
+ */
+export function shapeMismatches(
+  card: ModelCard,
+  result: Pick<ConvertResult, 'inputs' | 'outputs'>,
+): string[] {
+  const out: string[] = [];
+  const same = (a: readonly number[], b: readonly number[]) =>
+    a.length === b.length && a.every((v, i) => v === b[i]);
+  const input = result.inputs.find((i) => i.name === card.input.name);
+  if (!input) out.push(`no input '${card.input.name}'`);
+  else if (!same(input.shape, card.input.shape))
+    out.push(
+      `input ${input.name} is [${input.shape.join(',')}], the card says [${card.input.shape.join(',')}]`,
+    );
+  if (card.output.format === 'nanodet-gfl') {
+    for (const t of card.output.tensors) {
+      const o = result.outputs.find((x) => x.name === t.name);
+      if (!o) out.push(`no output '${t.name}'`);
+      else if (!same(o.shape, t.shape))
+        out.push(`output ${t.name} is [${o.shape.join(',')}], the card says [${t.shape.join(',')}]`);
+    }
+  }
+  return out;
+}
+
+/** `320` for a square size, `384x224` (width x height) otherwise. */
+export function sizeLabel(size: { width: number; height: number }): string {
+  return size.width === size.height ? `${size.width}` : `${size.width}x${size.height}`;
+}
+
+/**
+ * The card of `card`'s model converted at width × height (converter option `inputSize`), as the
+ * benchmark measures it beside the registry's versions: version `<v>-in<size>`, input and NanoDet
+ * output shapes for that size, sha256 of `bytes`, accuracy null (not measured at that size).
+ */
+export function cardAtInputSize(
+  card: ModelCard,
+  size: { width: number; height: number },
+  bytes: Uint8Array,
+): ModelCard {
+  if (card.output.format !== 'nanodet-gfl') {
+    throw new Error(`${card.name}/${card.version}: only NanoDet cards can be re-sized`);
+  }
+  const { width, height } = size;
+  const next = structuredClone(card) as ModelCard & { output: { format: 'nanodet-gfl' } };
+  next.version = `${card.version}-in${sizeLabel(size)}`;
+  next.description = `${card.description} Converted at a ${width}x${height} input for measurement.`;
+  next.input.shape = [1, 3, height, width];
+  for (const t of next.output.tensors) {
+    t.shape = [1, (width / t.stride) * (height / t.stride), t.shape[2]!];
+  }
+  next.sha256 = sha256(bytes);
+  next.accuracy = null;
+  return parseModelCard(next, `${card.name}/${next.version} (derived)`);
 }
 
 export async function buildModel(
@@ -155,6 +229,9 @@ export async function buildModel(
 
   log(`${label}: converting ${card.source.package}@${card.source.version}/${card.source.files.join(', ')}`);
   const result = await convertForCard(build, card, (m) => log(`${label}:   ${m}`));
+  const mismatches = shapeMismatches(card, result);
+  if (mismatches.length > 0)
+    throw new Error(`${label}: the card does not describe the conversion: ${mismatches.join('; ')}`);
   const digest = sha256(result.bytes);
   let status: BuildResult['status'] = 'built';
   if (digest !== card.sha256) {

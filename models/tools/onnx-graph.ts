@@ -682,6 +682,14 @@ function inferNode(
       const shapes = node.inputs.map((_, k) => input(k).shape);
       const r = shapes[0]!.length;
       const axis = a?.type === 'int' ? (a.value < 0 ? a.value + r : a.value) : 0;
+      // Maps that do not match off the axis (e.g. a frozen resize target at another input size).
+      for (const sh of shapes) {
+        if (sh.length !== r || sh.some((d, i) => i !== axis && d !== shapes[0]![i])) {
+          throw new Error(
+            `Concat ${node.name}: input shapes ${shapes.map((x) => `[${x.join(',')}]`).join(' ')} differ off axis ${axis}`,
+          );
+        }
+      }
       const out = [...shapes[0]!];
       out[axis] = shapes.reduce((s, sh) => s + sh[axis]!, 0);
       return [{ dtype: x().dtype, shape: out }];

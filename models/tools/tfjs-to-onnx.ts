@@ -65,7 +65,29 @@ export interface ConvertOptions {
    * size. The TF.js graph must have been built at batch 1; see OnnxGraph.makeBatchDynamic.
    */
   dynamicBatch?: string;
+  /**
+   * Runs the graph at another spatial input size. The single rank-4 input gets `height` × `width` on
+   * its spatial axes (`layout`, default NCHW) and every constant resize target (ResizeBilinear `size`)
+   * is scaled by the same ratio as the input; it must stay an integer, else the conversion fails. That
+   * is right for fully convolutional networks whose up- and down-sampling was a scale factor frozen
+   * into sizes at export (NanoDet's PAN: ×2 and ×0.5). Everything else is inferred at the new size
+   * (SAME padding included), so a constant that does not follow the input (a Reshape to fixed cells,
+   * a Concat of maps that no longer match) fails the conversion instead of giving a wrong graph.
+   */
+  inputSize?: InputSize;
   onProgress?: (message: string) => void;
+}
+
+export interface InputSize {
+  height: number;
+  width: number;
+  /** Where the spatial axes of the input are: NCHW (PyTorch exports through onnx-tf) or NHWC. */
+  layout?: 'NCHW' | 'NHWC';
+}
+
+/** Axis indices (height, width) of a rank-4 input in `layout`. */
+function spatialAxes(layout: InputSize['layout']): [number, number] {
+  return layout === 'NHWC' ? [1, 2] : [2, 3];
 }
 
 export interface ConvertResult {
@@ -97,6 +119,8 @@ interface Context {
     outputs?: number,
   ): string[];
   int64(hint: string, values: number[]): string;
+  /** New ÷ original input height and width (1, 1 unless ConvertOptions.inputSize). */
+  spatialRatio: [number, number];
   toNchw(name: string): string;
   toNhwc(name: string): string;
 }
@@ -250,7 +274,16 @@ const unary =
   (ctx, [x]) => [dyn(ctx.emit(opType, [ctx.input(x!)], attrs(ctx.node))[0]!)];
 
 const resize: Handler = (ctx, [x, size]) => {
-  const [oh, ow] = toNumbers(requireConst(ctx, size, 'size')) as [number, number];
+  const [sh, sw] = toNumbers(requireConst(ctx, size, 'size')) as [number, number];
+  // At another input size (ConvertOptions.inputSize) the frozen target follows the input.
+  const [rh, rw] = ctx.spatialRatio;
+  const oh = sh * rh;
+  const ow = sw * rw;
+  if (!Number.isInteger(oh) || !Number.isInteger(ow)) {
+    throw new Error(
+      `${ctx.node.name}: resize target ${sh}×${sw} does not scale to an integer size at ${rh}×${rw} the input`,
+    );
+  }
   const [n, , , c] = ctx.info(x!).shape as [number, number, number, number];
   const alignCorners = attrBool(ctx.node, 'align_corners') ?? false;
   const halfPixel = attrBool(ctx.node, 'half_pixel_centers') ?? false;
@@ -434,6 +467,8 @@ export function convertTfjsGraph(model: TfjsGraphModel, options: ConvertOptions 
   const values = new Map<string, Value[]>();
   const initNames = new Map<ConstTensor, string>();
   const inputRenames = new Map((options.inputs ?? []).map((m) => [m.tf.replace(/:0$/, ''), m.onnx]));
+  const resized = options.inputSize ? resizedInput(reachable, nodes, options.inputSize) : undefined;
+  const spatialRatio: [number, number] = resized?.ratio ?? [1, 1];
   let folded = 0;
   let done = 0;
 
@@ -465,6 +500,7 @@ export function convertTfjsGraph(model: TfjsGraphModel, options: ConvertOptions 
       int64(hint, v) {
         return graph.addInitializer(hint, makeTensor('int64', [v.length], v));
       },
+      spatialRatio,
       toNchw(name) {
         const out = graph.fresh(`${node.name}/nchw`);
         graph.addNode('Transpose', [name], [out], { perm: attr.ints(NHWC_TO_NCHW) });
@@ -497,7 +533,7 @@ export function convertTfjsGraph(model: TfjsGraphModel, options: ConvertOptions 
       if (!t) throw new Error(`Const ${node.name} has no value in the weights manifest`);
       out = [{ kind: 'const', tensor: t }];
     } else if (node.op === 'Placeholder') {
-      const shape = attrShape(node, 'shape');
+      const shape = resized?.node === node.name ? resized.shape : attrShape(node, 'shape');
       const dtype = TF_DTYPES[node.attr?.['dtype']?.type ?? 'DT_FLOAT'];
       if (!shape || shape.some((d) => d < 0) || !dtype) {
         throw new Error(`input ${node.name}: needs a static shape and a known dtype`);
@@ -541,6 +577,7 @@ export function convertTfjsGraph(model: TfjsGraphModel, options: ConvertOptions 
     return v.name;
   });
   progress(`converted ${reachable.size} nodes (${folded} folded at conversion time)`);
+  if (resized) progress(`input ${resized.node} at [${resized.shape.join(',')}]`);
 
   graph.outputs = outputValues.map((name) => ({ ...graph.valueInfo(name) }));
   graph.optimise();
@@ -593,6 +630,33 @@ export function convertTfjsGraph(model: TfjsGraphModel, options: ConvertOptions 
       opCounts: Object.fromEntries(Object.entries(opCounts).sort(([a], [b]) => (a < b ? -1 : 1))),
     },
   };
+}
+
+/** The input shape and the spatial ratio that ConvertOptions.inputSize asks for. */
+function resizedInput(
+  reachable: ReadonlySet<string>,
+  nodes: ReadonlyMap<string, TfNode>,
+  size: InputSize,
+): { node: string; shape: number[]; ratio: [number, number] } {
+  const placeholders = [...reachable].filter((n) => nodes.get(n)!.op === 'Placeholder');
+  if (placeholders.length !== 1) {
+    throw new Error(`inputSize needs a graph with one input, this one has ${placeholders.length}`);
+  }
+  const name = placeholders[0]!;
+  const original = attrShape(nodes.get(name)!, 'shape');
+  if (!original || original.length !== 4 || original.some((d) => d < 1)) {
+    throw new Error(
+      `inputSize: input ${name} is not a static rank-4 tensor ([${original?.join(',') ?? ''}])`,
+    );
+  }
+  for (const v of [size.height, size.width]) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`inputSize: ${v} is not a positive integer`);
+  }
+  const [ha, wa] = spatialAxes(size.layout);
+  const shape = [...original];
+  shape[ha] = size.height;
+  shape[wa] = size.width;
+  return { node: name, shape, ratio: [size.height / original[ha]!, size.width / original[wa]!] };
 }
 
 function resolveOutputs(

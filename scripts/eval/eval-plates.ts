@@ -21,6 +21,7 @@
  *                                dataset's labels are Vietnamese plates, else 'auto' (corrections only
  *                                for readings that are almost Vietnamese plates)
  *   --limit N  --vehicle-score S (0.3)  --models-dir DIR  --shared-dir DIR (SHARED_DIR, ../shared)
+ *   DETECTOR_MODEL_VERSION=V    nanodet-coco version for the vehicles (default: the registry's, as in production)
  *   --errors N                   mistakes listed in the JSON (default: all)  --quiet (no progress)
  *
  * Progress goes to stderr, a summary table to stdout, the full report to --out.
@@ -69,6 +70,8 @@ export interface EvalOptions {
   region: PlateRegion | 'detect';
   limit: number;
   vehicleScore: number;
+  /** nanodet-coco version (DETECTOR_MODEL_VERSION); undefined: the registry's default. */
+  vehicleVersion: string | undefined;
   modelsDir: string;
   sharedDir: string;
   errors: number;
@@ -144,6 +147,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     region: region as EvalOptions['region'],
     limit: num('limit', Infinity) || Infinity,
     vehicleScore: num('vehicle-score', 0.3),
+    vehicleVersion: env['DETECTOR_MODEL_VERSION'] || undefined,
     modelsDir: path.resolve(values.get('models-dir') ?? DEFAULT_MODELS_DIR),
     sharedDir: path.resolve(values.get('shared-dir') ?? env['SHARED_DIR'] ?? '../shared'),
     errors: num('errors', Infinity),
@@ -256,6 +260,7 @@ async function openEngines(o: EvalOptions): Promise<Engines> {
       else {
         e.vehicles = await createDetector({
           modelName: 'nanodet-coco',
+          ...(o.vehicleVersion ? { modelVersion: o.vehicleVersion } : {}),
           modelsDir: o.modelsDir,
           scoreThreshold: o.vehicleScore,
           classes: VEHICLES,
@@ -517,7 +522,7 @@ export async function runEval(o: EvalOptions) {
           ? null
           : engines.yolo
             ? `${engines.yolo.model.name} (peer), whole photo`
-            : `${engines.reader!.detModel.name}/${engines.reader!.detModel.version} on nanodet-coco vehicle crops (score ≥ ${o.vehicleScore})`,
+            : `${engines.reader!.detModel.name}/${engines.reader!.detModel.version} on ${engines.vehicles!.modelName} vehicle crops (score ≥ ${o.vehicleScore})`,
     };
     const result = crops
       ? await evalCrops(o, crops.slice(0, o.limit), engines, region)

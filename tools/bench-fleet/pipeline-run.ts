@@ -285,6 +285,9 @@ export async function runPipelineBench(args: BenchArgs, ctx: RunContext): Promis
     const healing = await SelfHealingDetector.start(async () => {
       raw = await createDetector({
         modelName: config.DETECTOR_MODEL,
+        ...(config.DETECTOR_MODEL_VERSION === undefined
+          ? {}
+          : { modelVersion: config.DETECTOR_MODEL_VERSION }),
         provider: config.DETECTOR_PROVIDER,
         cudaDevice: config.DETECTOR_CUDA_DEVICE,
         threads: config.DETECTOR_THREADS,

@@ -234,6 +234,7 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
     progress(`loading the detector (${config.DETECTOR_MODEL}) and the plate reader`);
     const detector = await createDetector({
       modelName: config.DETECTOR_MODEL,
+      ...(config.DETECTOR_MODEL_VERSION === undefined ? {} : { modelVersion: config.DETECTOR_MODEL_VERSION }),
       provider: config.DETECTOR_PROVIDER,
       cudaDevice: config.DETECTOR_CUDA_DEVICE,
       threads: config.DETECTOR_THREADS,

@@ -35,11 +35,10 @@ describe('bench:detector', () => {
     const peer = existsSync(PEER);
     if (peer) args.push('--peer');
     else console.warn(`--peer not exercised: ${PEER} is absent (set SHARED_DIR)`);
-    const { stdout, stderr } = await promisify(execFile)('npx', args, {
-      cwd: ROOT,
-      env: { ...process.env, SHARED_DIR },
-      timeout: 120_000,
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, SHARED_DIR };
+    delete env['DETECTOR_MODEL'];
+    delete env['DETECTOR_MODEL_VERSION'];
+    const { stdout, stderr } = await promisify(execFile)('npx', args, { cwd: ROOT, env, timeout: 120_000 });
     const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
 
     expect(report.schema).toBe('bench-detector/1');
@@ -47,6 +46,7 @@ describe('bench:detector', () => {
     expect(report.machine).toMatchObject({ cores: expect.any(Number), onnxruntime: '1.29.0' });
     expect(report.machine.cpuModel).toMatch(/\S/);
     expect(report.machine.node).toBe(process.version);
+    // The summary is the version production loads by default: version 1 (2 is a preview).
     expect(report.vehicle).toMatchObject({ model: 'nanodet-coco/1', input: '416x416', frame: '1920x1080' });
     expect(report.vehicle!.p50_ms).toBeGreaterThan(0);
     expect(report.vehicle!.overhead_ratio).toBeCloseTo(
@@ -57,7 +57,7 @@ describe('bench:detector', () => {
     const names = report.models.map((m) => `${m.model}@${m.input}:${m.origin}`);
     expect(names).toEqual([
       'nanodet-coco/1@416x416:card',
-      'nanodet-coco/1-in320@320x320:derived',
+      'nanodet-coco/2@320x320:card',
       ...(peer ? ['yolox-nano/1@416x416:peer'] : []),
     ]);
     for (const m of report.models) {
@@ -76,10 +76,31 @@ describe('bench:detector', () => {
       expect(m.worker?.map((w) => w.frame)).toEqual(['1920x1080', '640x360']);
       for (const w of m.worker!) expect(w.roundTrip.p50).toBeGreaterThan(0);
     }
-    // A derived size is flagged as such in the notes.
-    expect(report.notes.join('\n')).toMatch(/1-in320: the converted graph has a fixed input \(416×416/);
     expect(stdout).toMatch(/^model +input +frame +p50 ms/m);
     expect(stdout).toMatch(/vehicle nanodet-coco\/1 @416x416, 1920x1080: p50 [\d.]+ ms/);
     expect(stderr).toMatch(/loaded nanodet-coco\/1 \(card, 416×416\) in \d+ ms/);
+    expect(stderr).toMatch(/loaded nanodet-coco\/2 \(card, 320×320\) in \d+ ms/);
+  });
+
+  it('measures a pinned version and other sizes converted by the build code', async () => {
+    const out = path.join(dir, 'sizes.json');
+    const args = ['tsx', 'tools/bench-detector.ts', '--out', out, '--iterations', '1', '--warmup', '0'];
+    args.push('--models', 'nanodet-coco@2', '--sizes', '288,300', '--no-worker');
+    const env: NodeJS.ProcessEnv = { ...process.env, SHARED_DIR, DETECTOR_MODEL_VERSION: '2' };
+    delete env['DETECTOR_MODEL'];
+    await promisify(execFile)('npx', args, { cwd: ROOT, env, timeout: 120_000 });
+    const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
+    expect(report.models.map((m) => `${m.model}@${m.input}:${m.origin}`)).toEqual([
+      'nanodet-coco/2@320x320:card',
+      'nanodet-coco/2-in288@288x288:derived',
+    ]);
+    expect(report.vehicle).toMatchObject({ model: 'nanodet-coco/2', input: '320x320' });
+    const notes = report.notes.join('\n');
+    expect(notes).toMatch(
+      /nanodet-coco\/2-in288: nanodet-coco\/2 \(320×320\) converted from its source at 288×288/,
+    );
+    expect(notes).toMatch(
+      /nanodet-coco\/2 at 300: not measured \(300 is not a multiple of the largest stride 32\)/,
+    );
   });
 });

@@ -1,6 +1,9 @@
 /**
  * The converted NanoDet against the original: the TF.js graph model on TF.js's wasm backend and the
- * ONNX conversion on onnxruntime-node, same deterministic input, every raw output compared.
+ * ONNX conversion on onnxruntime-node, same deterministic input, every raw output compared. Version 1
+ * at the source's 416×416; version 2 (converter option `inputSize`, 320×320) against the same TF.js
+ * model run at 320, its input placeholder and its four frozen resize targets set for that size here,
+ * on the TF.js side, independently of the converter.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -14,20 +17,60 @@ import { readModelCard, sha256 } from '../../../detector/model-registry.js';
 import { BUILDS, MODELS_DIR, convertForCard, sourceModelJson } from '../../../models/build.js';
 
 const require = createRequire(import.meta.url);
-const build = BUILDS.find((b) => b.name === 'nanodet-coco')!;
+const nanodet = (version: string) => BUILDS.find((b) => b.name === 'nanodet-coco' && b.version === version)!;
 
-/** A custom IOHandler: model.json and its weight shards straight from the file system. */
-async function loadTfjs(file: string): Promise<tf.GraphModel> {
+interface TfNodeJson {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, { shape?: { dim?: { size?: string }[] } }>;
+}
+
+/**
+ * A custom IOHandler: model.json and its weight shards straight from the file system. With `size`,
+ * the NCHW input placeholder becomes size × size and the int32 constant target of every
+ * ResizeBilinear is scaled by size ÷ the placeholder's size (in the weight bytes TF.js will read).
+ */
+async function loadTfjs(file: string, size?: number): Promise<tf.GraphModel> {
   const json = JSON.parse(await readFile(file, 'utf8')) as tf.io.ModelJSON;
+  const nodes = (json.modelTopology as { node: TfNodeJson[] }).node;
+  const targets = new Set<string>();
+  let ratio = 1;
+  if (size !== undefined) {
+    const placeholder = nodes.filter((n) => n.op === 'Placeholder');
+    expect(placeholder).toHaveLength(1);
+    const dims = placeholder[0]!.attr!['shape']!.shape!.dim!;
+    ratio = size / Number(dims[2]!.size);
+    dims[2]!.size = String(size);
+    dims[3]!.size = String(size);
+    for (const n of nodes) if (n.op === 'ResizeBilinear') targets.add(n.input![1]!.replace(/:0$/, ''));
+    expect(targets.size).toBe(4);
+  }
   const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
     const shards = await Promise.all(
       manifest.flatMap((g) => g.paths.map((p) => readFile(path.join(path.dirname(file), p)))),
     );
     const all = Buffer.concat(shards);
-    return [
-      manifest.flatMap((g) => g.weights),
-      all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-    ];
+    const specs = manifest.flatMap((g) => g.weights);
+    let offset = 0;
+    let patched = 0;
+    for (const w of specs) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      const bytesPer = w.quantization ? (w.quantization.dtype === 'float16' ? 2 : 1) : 4;
+      if (targets.has(w.name)) {
+        expect(w.dtype).toBe('int32');
+        for (let i = 0; i < n; i++) {
+          const scaled = all.readInt32LE(offset + i * 4) * ratio;
+          expect(Number.isInteger(scaled)).toBe(true);
+          all.writeInt32LE(scaled, offset + i * 4);
+        }
+        patched++;
+      }
+      offset += n * bytesPer;
+    }
+    expect(offset).toBe(all.length);
+    expect(patched).toBe(targets.size);
+    return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
   });
   return tf.loadGraphModel({ load: async () => artifacts });
 }
@@ -43,7 +86,11 @@ function input(n: number): Float32Array {
   return out;
 }
 
-describe('nanodet-coco conversion', () => {
+describe.each([
+  { version: '1', size: 416 },
+  { version: '2', size: 320 },
+])('nanodet-coco conversion at $size×$size', ({ version, size }) => {
+  const build = nanodet(version);
   let card: ModelCard;
   let bytes: Uint8Array;
 
@@ -56,10 +103,15 @@ describe('nanodet-coco conversion', () => {
     bytes = (await convertForCard(build, card)).bytes;
   });
 
-  it('gives the same raw outputs as the TF.js model, within 1e-3', async () => {
-    const tfModel = await loadTfjs(await sourceModelJson(card));
-    const shape = [1, 3, 416, 416];
-    const data = input(3 * 416 * 416);
+  it('has the input size its card declares', () => {
+    expect(card.input.shape).toEqual([1, 3, size, size]);
+    expect(build.inputSize === undefined ? 416 : build.inputSize.height).toBe(size);
+  });
+
+  it(`gives the same raw outputs as the TF.js model run at ${size}, within 1e-3`, async () => {
+    const tfModel = await loadTfjs(await sourceModelJson(card), size === 416 ? undefined : size);
+    const shape = [1, 3, size, size];
+    const data = input(3 * size * size);
     const expected = tf.tidy(() =>
       (
         tfModel.execute(
@@ -92,18 +144,18 @@ describe('nanodet-coco conversion', () => {
   it('runs any batch size: N images in one run give each image its own outputs', async () => {
     const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
     try {
-      expect(session.inputMetadata[0]).toMatchObject({ shape: ['N', 3, 416, 416] });
-      const per = 3 * 416 * 416;
+      expect(session.inputMetadata[0]).toMatchObject({ shape: ['N', 3, size, size] });
+      const per = 3 * size * size;
       // Three different images (the same generator, shifted), so a mixed-up batch cannot pass.
       const all = input(per * 3);
       const batch = await session.run({
-        [card.input.name]: new ort.Tensor('float32', all, [3, 3, 416, 416]),
+        [card.input.name]: new ort.Tensor('float32', all, [3, 3, size, size]),
       });
       const report: Record<string, number> = {};
       for (let b = 0; b < 3; b++) {
         const one = all.slice(b * per, (b + 1) * per);
         const single = await session.run({
-          [card.input.name]: new ort.Tensor('float32', one, [1, 3, 416, 416]),
+          [card.input.name]: new ort.Tensor('float32', one, [1, 3, size, size]),
         });
         for (const o of build.outputs) {
           const got = batch[o.onnx]!;

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../core/errors.js';
 import { createDetector, type Detector } from '../../../detector/detector.js';
-import { loadModel } from '../../../detector/model-registry.js';
+import { loadModel, readModelCard } from '../../../detector/model-registry.js';
 import { BUILDS, MODELS_DIR, buildModel } from '../../../models/build.js';
 
 const SHARED_DIR = path.resolve(process.env['SHARED_DIR'] ?? '../shared');
@@ -162,6 +162,35 @@ describe('detector', () => {
   });
 });
 
+describe('nanodet-coco/2 (320×320, preview)', () => {
+  it('loads only when named, and every detection records its version and file', async (ctx) => {
+    const [photo] = await photos(1);
+    if (!photo) {
+      console.warn(`skipped: no photos under ${PHOTOS} (set SHARED_DIR)`);
+      ctx.skip();
+    }
+    const v1 = await readModelCard(path.join(MODELS_DIR, 'nanodet-coco/1'));
+    const v2 = await readModelCard(path.join(MODELS_DIR, 'nanodet-coco/2'));
+    expect(v2.input.shape).toEqual([1, 3, 320, 320]);
+    expect(v2.sha256).not.toBe(v1.sha256);
+    const pinned = await createDetector({
+      modelName: 'nanodet-coco',
+      modelVersion: '2',
+      modelsDir: MODELS_DIR,
+      threads: 1,
+    });
+    try {
+      expect(pinned.model).toEqual({ name: 'nanodet-coco', version: '2' });
+      const cars = (await pinned.detect(await rgb(photo!.file))).filter((d) => d.label === 'car');
+      expect(cars.some((c) => containsMostOf(c.box, photo!.plate))).toBe(true);
+      for (const c of cars)
+        expect(c.model).toEqual({ name: 'nanodet-coco', version: '2', sha256: v2.sha256 });
+    } finally {
+      await pinned.close();
+    }
+  });
+});
+
 describe('detector start-up', () => {
   it('fails with the loader error when the model or a class is unknown', async () => {
     await expect(createDetector({ modelName: 'no-such-model', modelsDir: MODELS_DIR })).rejects.toMatchObject(
@@ -225,7 +254,7 @@ describe('model registry', () => {
 
   it('says which model and versions exist when asked for a missing one', async () => {
     await expect(loadModel({ modelsDir: MODELS_DIR, name: 'nanodet-coco', version: '7' })).rejects.toThrow(
-      "model 'nanodet-coco' has no version '7' (have: 1)",
+      "model 'nanodet-coco' has no version '7' (have: 1, 2)",
     );
     await expect(loadModel({ modelsDir: MODELS_DIR, name: 'yolo-nothing' })).rejects.toMatchObject({
       code: 'model_invalid',

@@ -1,11 +1,9 @@
-import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import committed from '../../../models/nanodet-coco/1/card.json' with { type: 'json' };
 import {
   formatTable,
   parseBenchArgs,
   percentile,
-  resizeInput,
   resizeRefusal,
   summarize,
   vehicleSummary,
@@ -14,8 +12,7 @@ import {
 } from '../../../detector/benchmark.js';
 import { parseModelCard } from '../../../detector/model-card.js';
 import { sha256 } from '../../../detector/model-registry.js';
-
-const { onnx } = onnxProto;
+import { cardAtInputSize } from '../../../models/build.js';
 
 describe('benchmark statistics', () => {
   it('takes nearest-rank percentiles', () => {
@@ -59,7 +56,30 @@ describe('benchmark arguments', () => {
       recall: false,
       sharedDir: '/data/shared',
     });
-    expect(parseBenchArgs(['--out', 'x', '--sizes', '320,384'], {}).sizes).toEqual([320, 384]);
+    expect(parseBenchArgs(['--out', 'x', '--sizes', '320,384x224'], {}).sizes).toEqual([
+      { width: 320, height: 320 },
+      { width: 384, height: 224 },
+    ]);
+    expect(() => parseBenchArgs(['--out', 'x', '--sizes', '384xabc'], {})).toThrow(
+      /--sizes needs an integer/,
+    );
+    // Default: every nanodet-coco version, no derived sizes; the summary follows the configuration.
+    expect(parseBenchArgs(['--out', 'x'], {})).toMatchObject({
+      models: ['nanodet-coco@all'],
+      sizes: [],
+      vehicle: { name: 'nanodet-coco' },
+    });
+    expect(parseBenchArgs(['--out', 'x'], { DETECTOR_MODEL_VERSION: '1' }).vehicle).toEqual({
+      name: 'nanodet-coco',
+      version: '1',
+    });
+    expect(parseBenchArgs(['--out', 'x', '--models', 'nanodet-coco@1,nanodet-coco@2'], {}).models).toEqual([
+      'nanodet-coco@1',
+      'nanodet-coco@2',
+    ]);
+    expect(() => parseBenchArgs(['--out', 'x', '--models', 'nanodet-coco@'], {})).toThrow(
+      /'nanodet-coco@' is not name, name@version or name@all/,
+    );
     expect(parseBenchArgs(['--out', 'x', '--session-options', '--recall', '--no-worker'], {})).toMatchObject({
       sessionOptions: true,
       recall: true,
@@ -76,74 +96,19 @@ describe('benchmark arguments', () => {
   });
 });
 
-/**
- * A NanoDet-shaped card and graph at 64×64 with one stride (32): input x → Resize (sizes constant
- * [1, 3, 4, 4]) → … → outputs cls [1, 4, 2] and dist [1, 4, 8].
- */
-function tinyNanodet() {
-  const card = structuredClone(committed) as Record<string, unknown>;
-  card['labels'] = ['car', 'bus'];
-  (card['input'] as Record<string, unknown>)['name'] = 'x';
-  (card['input'] as Record<string, unknown>)['shape'] = [1, 3, 64, 64];
-  const output = card['output'] as Record<string, unknown>;
-  output['strides'] = [32];
-  output['regMax'] = 1;
-  output['tensors'] = [
-    { name: 'cls', role: 'scores', stride: 32, shape: [1, 4, 2] },
-    { name: 'dist', role: 'distances', stride: 32, shape: [1, 4, 8] },
-  ];
-  const dims = (d: number[]) => ({
-    tensorType: { elemType: 1, shape: { dim: d.map((v) => ({ dimValue: v })) } },
-  });
-  const bytes = onnx.ModelProto.encode({
-    irVersion: 7,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'tiny',
-      node: [{ opType: 'Resize', input: ['x', '', '', 'sizes'], output: ['y'], name: 'resize' }],
-      initializer: [{ name: 'sizes', dims: [4], dataType: 7, int64Data: [1, 3, 4, 4] }],
-      input: [{ name: 'x', type: dims([1, 3, 64, 64]) }],
-      output: [
-        { name: 'cls', type: dims([1, 4, 2]) },
-        { name: 'dist', type: dims([1, 4, 8]) },
-      ],
-    },
-  }).finish();
-  return { card: parseModelCard(card, 'tiny'), bytes };
-}
+describe('input sizes of a converted model', () => {
+  const card = parseModelCard(committed, 'nanodet-coco/1 card');
 
-describe('input re-sizing of a fixed-shape graph', () => {
-  it('rewrites the input dims, the Resize sizes, the output cells and the card', () => {
-    const { card, bytes } = tinyNanodet();
-    const out = resizeInput(bytes, card, 96);
-    expect(out.card.version).toBe('1-in96');
-    expect(out.card.input.shape).toEqual([1, 3, 96, 96]);
-    expect(out.card.sha256).toBe(sha256(out.bytes));
-    expect(out.card.accuracy).toBeNull();
-    if (out.card.output.format !== 'nanodet-gfl') throw new Error('format changed');
-    expect(out.card.output.tensors.map((t) => t.shape)).toEqual([
-      [1, 9, 2],
-      [1, 9, 8],
-    ]);
-    const g = onnx.ModelProto.decode(out.bytes).graph!;
-    const dimsOf = (v: onnxProto.onnx.IValueInfoProto) =>
-      v.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue));
-    expect(dimsOf(g.input![0]!)).toEqual([1, 3, 96, 96]);
-    expect(g.output!.map(dimsOf)).toEqual([
-      [1, 9, 2],
-      [1, 9, 8],
-    ]);
-    const raw = g.initializer![0]!.rawData!;
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    expect([0, 1, 2, 3].map((i) => Number(view.getBigInt64(i * 8, true)))).toEqual([1, 3, 6, 6]);
-    // The source card is left as it was.
-    expect(card.input.shape).toEqual([1, 3, 64, 64]);
-  });
-
-  it('refuses sizes off the stride grid and decoders whose graphs it does not know', () => {
-    const { card, bytes } = tinyNanodet();
-    expect(resizeRefusal(card, 80)).toBe('80 is not a multiple of the largest stride 32');
-    expect(() => resizeInput(bytes, card, 80)).toThrow(/cannot re-size .*: 80 is not a multiple/);
+  it('re-sizes models that models/build.ts converts, on the stride grid', () => {
+    const sq = (v: number) => ({ width: v, height: v });
+    expect(resizeRefusal(card, sq(320))).toBeNull();
+    expect(resizeRefusal(card, { width: 384, height: 224 })).toBeNull();
+    expect(resizeRefusal(card, sq(80))).toBe('80 is not a multiple of the largest stride 32');
+    expect(resizeRefusal(card, { width: 384, height: 200 })).toBe(
+      '200 is not a multiple of the largest stride 32',
+    );
+    const dropIn = parseModelCard({ ...committed, name: 'my-nanodet', version: '3' }, 'drop-in');
+    expect(resizeRefusal(dropIn, sq(320))).toBe('my-nanodet/3 is not converted by models/build.ts');
     const yolox = {
       ...card,
       output: {
@@ -154,9 +119,35 @@ describe('input re-sizing of a fixed-shape graph', () => {
         tensor: { name: 'o', shape: [1, 4, 7] },
       },
     };
-    expect(resizeRefusal(yolox as typeof card, 96)).toMatch(
+    expect(resizeRefusal(yolox as typeof card, sq(96))).toMatch(
       /yolox graphs are measured at their card size only/,
     );
+  });
+
+  it('describes the derived graph with a card of its own', () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const out = cardAtInputSize(card, { width: 320, height: 320 }, bytes);
+    expect(out.version).toBe('1-in320');
+    expect(out.input.shape).toEqual([1, 3, 320, 320]);
+    expect(out.sha256).toBe(sha256(bytes));
+    expect(out.accuracy).toBeNull();
+    if (out.output.format !== 'nanodet-gfl') throw new Error('format changed');
+    expect(out.output.tensors.map((t) => t.shape)).toEqual([
+      [1, 1600, 80],
+      [1, 400, 80],
+      [1, 100, 80],
+      [1, 1600, 44],
+      [1, 400, 44],
+      [1, 100, 44],
+    ]);
+    // The source card is left as it was.
+    expect(card.input.shape).toEqual([1, 3, 416, 416]);
+    // Width × height: cells of a 12 × 7 grid at stride 32.
+    const wide = cardAtInputSize(card, { width: 384, height: 224 }, bytes);
+    expect(wide.version).toBe('1-in384x224');
+    expect(wide.input.shape).toEqual([1, 3, 224, 384]);
+    if (wide.output.format !== 'nanodet-gfl') throw new Error('format changed');
+    expect(wide.output.tensors[2]!.shape).toEqual([1, 84, 80]);
   });
 });
 
@@ -202,6 +193,13 @@ describe('benchmark report', () => {
       meets: { p50_ms: false, overhead_ratio: true },
     });
     expect(vehicleSummary([derived])).toBeNull();
+    // The configured version (DETECTOR_MODEL_VERSION, or the newest) when several are measured.
+    const v2 = { ...model, model: 'nanodet-coco/2', version: '2', input: '320x320' };
+    expect(vehicleSummary([model, v2], { name: 'nanodet-coco', version: '2' })).toMatchObject({
+      model: 'nanodet-coco/2',
+      input: '320x320',
+    });
+    expect(vehicleSummary([model, v2], { name: 'nanodet-coco', version: '1' })!.model).toBe('nanodet-coco/1');
   });
 
   it('prints one table row per model and frame, and the verdict', () => {

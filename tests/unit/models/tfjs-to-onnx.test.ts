@@ -304,6 +304,104 @@ describe('TF.js graph → ONNX', () => {
     );
   });
 
+  describe('another input size (inputSize)', () => {
+    /**
+     * At input s × s (NHWC): a SAME conv at stride 1 and one at stride 2, the coarse map resized back
+     * to s × s (the constant target a frozen ×2 leaves), joined to the fine one, then `tail`.
+     */
+    function pyramid(s: number, tail: (g: Graph, joined: string) => void) {
+      const g = new Graph();
+      const x = g.input('x', [1, s, s, 3]);
+      const conv = (name: string, stride: number) =>
+        g.op(name, 'Conv2D', [x, g.const(`${name}/w`, [3, 3, 3, 2])], {
+          data_format: str('NHWC'),
+          padding: str('SAME'),
+          strides: ints([1, stride, stride, 1]),
+          dilations: ints([1, 1, 1, 1]),
+        });
+      const fine = conv('fine', 1);
+      const coarse = conv('coarse', 2);
+      const up = g.op('up', 'ResizeBilinear', [coarse, g.const('size', [2], [s, s], 'int32')], {
+        half_pixel_centers: { b: true },
+      });
+      const axis = g.const('axis', [], [3], 'int32');
+      tail(g, g.op('joined', 'ConcatV2', [fine, up, axis], { N: { i: '2' } }));
+      return g.model();
+    }
+    const flat = (g: Graph, joined: string) =>
+      void g.op('out', 'Reshape', [joined, g.const('shape', [3], [1, -1, 4], 'int32')]);
+    const outputs = [{ tf: 'out', onnx: 'y' }];
+
+    it('converts the graph the source would be at that size, and runs like it on TF.js', async () => {
+      const resized = convertTfjsGraph(pyramid(8, flat), {
+        outputs,
+        inputSize: { height: 16, width: 16, layout: 'NHWC' },
+      });
+      const native = convertTfjsGraph(pyramid(16, flat), { outputs });
+      expect(resized.inputs[0]!.shape).toEqual([1, 16, 16, 3]);
+      expect(resized.outputs[0]!.shape).toEqual([1, 256, 4]);
+      expect(Buffer.from(resized.bytes).equals(Buffer.from(native.bytes))).toBe(true);
+
+      const reference = pyramid(16, flat);
+      const tfModel = await tf.loadGraphModel(tf.io.fromMemory(reference.artifacts));
+      const rand = lcg(5);
+      const data = Float32Array.from({ length: 16 * 16 * 3 }, () => rand() * 4);
+      const want = (tfModel.execute(tf.tensor(data, [1, 16, 16, 3]), 'out') as tf.Tensor).dataSync();
+      const session = await ort.InferenceSession.create(resized.bytes);
+      try {
+        const got = (await session.run({ x: new ort.Tensor('float32', data, [1, 16, 16, 3]) }))['y']!;
+        expect(got.dims).toEqual([1, 256, 4]);
+        let max = 0;
+        for (let i = 0; i < want.length; i++)
+          max = Math.max(max, Math.abs(want[i]! - (got.data as Float32Array)[i]!));
+        expect(max).toBeLessThan(1e-5);
+      } finally {
+        await session.release();
+      }
+    });
+
+    it('keeps the dynamic batch and reads NCHW by default', () => {
+      const g = new Graph();
+      const x = g.input('x', [1, 2, 4, 4]);
+      g.op('out', 'Relu', [x]);
+      const r = convertTfjsGraph(g.model(), {
+        outputs,
+        inputSize: { height: 8, width: 12 },
+        dynamicBatch: 'N',
+      });
+      expect(r.inputs[0]!.shape).toEqual([1, 2, 8, 12]);
+      expect(r.outputs[0]!.shape).toEqual([1, 2, 8, 12]);
+    });
+
+    it('fails instead of giving a wrong graph when a constant does not follow the input', () => {
+      const at12 = { height: 12, width: 12, layout: 'NHWC' } as const;
+      // A Reshape to a fixed number of cells.
+      const fixed = (g: Graph, joined: string) =>
+        void g.op('out', 'Reshape', [joined, g.const('shape', [3], [1, 64, 4], 'int32')]);
+      expect(() => convertTfjsGraph(pyramid(8, fixed), { outputs, inputSize: at12 })).toThrow(
+        /cannot reshape 576 elements to \[1,64,4\]/,
+      );
+      // A constant map joined to one that follows the input.
+      const withConst = (g: Graph, joined: string) => {
+        const bias = g.const('map', [1, 8, 8, 1]);
+        g.op('out', 'ConcatV2', [joined, bias, g.const('axis2', [], [3], 'int32')], { N: { i: '2' } });
+      };
+      expect(() => convertTfjsGraph(pyramid(8, withConst), { outputs, inputSize: at12 })).toThrow(
+        /Concat out: input shapes \[1,12,12,4\] \[1,8,8,1\] differ off axis 3/,
+      );
+      // A resize target that the input ratio makes fractional (8 → 12: 3 × 1.5).
+      const g = new Graph();
+      const x = g.input('x', [1, 8, 8, 1]);
+      g.op('out', 'ResizeBilinear', [x, g.const('size', [2], [3, 3], 'int32')]);
+      expect(() => convertTfjsGraph(g.model(), { outputs, inputSize: at12 })).toThrow(
+        /resize target 3×3 does not scale to an integer size/,
+      );
+      expect(() =>
+        convertTfjsGraph(pyramid(8, flat), { outputs, inputSize: { height: 0, width: 8 } }),
+      ).toThrow(/0 is not a positive integer/);
+    });
+  });
+
   describe('dynamic batch', () => {
     /** Conv (NHWC) → 2× bilinear resize → Reshape [1, -1, 2]: the shapes NanoDet's head has. */
     function head(target: number[]) {

@@ -102,6 +102,11 @@ describe('eval CLI arguments', () => {
       sharedDir: '/s',
     });
     expect(parseArgs(['--dataset=d', '--layout=names', '--limit=5'], {}).limit).toBe(5);
+    // The vehicle detector's version, as production selects it (unset: the registry's default).
+    expect(
+      parseArgs(['--dataset=d', '--layout=openalpr'], { DETECTOR_MODEL_VERSION: '2' }).vehicleVersion,
+    ).toBe('2');
+    expect(parseArgs(['--dataset=d', '--layout=openalpr'], {}).vehicleVersion).toBeUndefined();
   });
 
   it('rejects what it does not know', () => {
