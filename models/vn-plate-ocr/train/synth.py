@@ -46,8 +46,8 @@ FONT_DIRS = ['/usr/share/fonts/truetype/dejavu', '/usr/share/fonts/truetype/libe
 VN_FONTS = [
     ('DejaVuSansCondensed-Bold.ttf', 2),
     ('LiberationSansNarrow-Bold.ttf', 2),
-    ('DejaVuSansCondensed.ttf', 3),
-    ('LiberationSansNarrow-Regular.ttf', 3),
+    ('DejaVuSansCondensed.ttf', 4),
+    ('LiberationSansNarrow-Regular.ttf', 4),
     ('DejaVuSans-Bold.ttf', 1),
     ('LiberationSans-Bold.ttf', 1),
     ('LiberationSans-Regular.ttf', 1),
@@ -113,8 +113,8 @@ def vn_plate(rng: random.Random) -> dict:
             ('car-special', 6),
             ('car-square', 7),
             ('car-special-square', 2),
-            ('motorbike', 32),
-            ('motorbike-4', 12),
+            ('motorbike', 40),
+            ('motorbike-4', 14),
             ('motorbike-2-letter', 5),
             ('electric', 5),
             ('diplomatic', 3),
@@ -122,6 +122,8 @@ def vn_plate(rng: random.Random) -> dict:
         ],
     )
     sep = rng.choice(['-', '-', '-', ' '])
+    # The top row of a two-row plate ('59-F1', '30-MĐ1') is printed with a dash almost always.
+    top_sep = '-' if rng.random() < 0.9 else rng.choice([' ', ''])
     if kind in ('car', 'car-4', 'car-square'):
         s = rng.choice(SERIES_LETTERS)
         d = digits(rng, 4 if kind == 'car-4' else 5)
@@ -136,13 +138,13 @@ def vn_plate(rng: random.Random) -> dict:
     elif kind in ('motorbike', 'motorbike-4'):
         s = rng.choice(SERIES_LETTERS) + rng.choice('0123456789')
         d = digits(rng, 5 if kind == 'motorbike' else 4)
-        rows = [f'{p}{sep}{s}', group5(d)]
+        rows = [f'{p}{top_sep}{s}', group5(d)]
     elif kind == 'motorbike-2-letter':
         s = rng.choice(SERIES_LETTERS) + rng.choice(SERIES_LETTERS)
         d = digits(rng, 5 if rng.random() < 0.8 else 4)
-        rows = [f'{p}{sep}{s}', group5(d)]
+        rows = [f'{p}{top_sep}{s}', group5(d)]
     elif kind == 'electric':
-        rows = [f'{p}{sep}MĐ{rng.choice("0123456789")}', group5(digits(rng, 5))]
+        rows = [f'{p}{top_sep}MĐ{rng.choice("0123456789")}', group5(digits(rng, 5))]
     else:
         s = rng.choice(DIPLOMATIC_SERIES)
         a, b = digits(rng, 3), digits(rng, 2)
@@ -261,13 +263,18 @@ def glyph(rng: random.Random, ch: str, font_name: str, h: int, colour, bg, thin:
 
 
 def render_spaced(rng: random.Random, text: str, font_name: str, max_w: int, h: int, colour, bg,
-                  drawn: float = 0.0) -> Image.Image:
-    """A row as plates print it: characters in evenly spaced cells, fitted into max_w."""
-    thin = rng.random() < 0.4
+                  drawn: float = 0.0, fill: float = 0.0) -> Image.Image:
+    """A row as plates print it: characters in evenly spaced cells, fitted into max_w. With fill > 0 the
+    gaps grow so that the row spans that share of max_w (rows of a two-row plate span the plate)."""
+    # Thinner strokes for the bold faces only (a regular face thinned is a hairline, no plate's).
+    thin = 'Bold' in font_name and rng.random() < 0.4
     parts = [None if c == ' ' else glyph(rng, c, font_name, h, colour, bg, thin, drawn) for c in text]
     widths = [p.width if p else 0 for p in parts]
     avg = sum(widths) / max(1, sum(1 for p in parts if p))
     gap = avg * rng.uniform(0.1, 0.45)
+    if fill > 0 and len(parts) > 1:
+        want = fill * max_w - sum(widths) - sum(avg * 0.4 for p in parts if p is None)
+        gap = max(gap, min(avg * 1.2, want / (len(parts) - 1)))
     total = sum(widths) + gap * (len(parts) - 1) + sum(avg * 0.4 for p in parts if p is None)
     row = Image.new('RGB', (max(1, int(math.ceil(total))), h), bg)
     x = 0.0
@@ -277,7 +284,7 @@ def render_spaced(rng: random.Random, text: str, font_name: str, max_w: int, h: 
             continue
         row.paste(p, (int(x), 0))
         x += p.width + gap
-    if row.width > max_w or rng.random() < 0.3:
+    if row.width > max_w or (fill == 0 and rng.random() < 0.3):
         row = row.resize((max_w if row.width > max_w else int(row.width + (max_w - row.width) * rng.random()), h),
                          Image.BILINEAR)
     return row
@@ -324,7 +331,7 @@ def render_plate(rng: random.Random, plate: dict) -> Image.Image:
             x, y = cx + rr * math.cos(a), cy + rr * math.sin(a)
             d.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(240, 210, 40))
         left = band
-    pad_x = int(W * rng.uniform(0.04, 0.08))
+    pad_x = int(W * rng.uniform(0.04, 0.08) if not two else W * rng.uniform(0.03, 0.07))
     # Vietnamese plates space their characters evenly (most of them drawn so); others mixed.
     spaced = rng.random() < (0.75 if plate['region'] == 'vn' else 0.4)
     # Share of 1s and 4s drawn in the plate typeface's own shapes.
@@ -332,7 +339,7 @@ def render_plate(rng: random.Random, plate: dict) -> Image.Image:
     avail_w = W - left - 2 * pad_x
     if two:
         gap = H * rng.uniform(0.04, 0.1)
-        row_h = int((H * rng.uniform(0.78, 0.9) - gap) / 2)
+        row_h = int((H * rng.uniform(0.8, 0.92) - gap) / 2)
         top = (H - 2 * row_h - gap) / 2
         for k, text in enumerate(rows):
             n = len(text)
@@ -340,7 +347,9 @@ def render_plate(rng: random.Random, plate: dict) -> Image.Image:
             if text and text.replace('.', '').replace('-', '').isdigit() is False and n <= 4:
                 tw = int(avail_w * rng.uniform(0.6, 0.85))
             if spaced:
-                glyphs = render_spaced(rng, text, font_name, avail_w, row_h, fg, bg, drawn)
+                # Vietnamese two-row plates: both rows spread over 80-97 % of the plate's width.
+                fill = rng.uniform(0.8, 0.97) if plate['region'] == 'vn' and rng.random() < 0.8 else 0.0
+                glyphs = render_spaced(rng, text, font_name, avail_w, row_h, fg, bg, drawn, fill)
                 tw = glyphs.width
             else:
                 glyphs = render_text(rng, text, font_name, tw, row_h, fg, bg)
@@ -447,10 +456,12 @@ def motion_blur(rng: random.Random, a: np.ndarray, kmax: int) -> np.ndarray:
     return out / k
 
 
-def degrade(rng: random.Random, im: Image.Image) -> Image.Image:
-    # Resolution: the crop as the camera saw it (plate heights from ~14 to 120 px).
+def degrade(rng: random.Random, im: Image.Image, rows: int = 1) -> Image.Image:
+    # Resolution: the crop as the camera saw it (one-row crops 20-160 px high, two-row 40-240 px: each
+    # row gets half the height, and a two-row plate whose rows cannot be told apart is no lesson).
     w, h = im.size
-    target_h = int(math.exp(rng.uniform(math.log(24), math.log(160))))
+    lo, hi = (20, 160) if rows == 1 else (40, 240)
+    target_h = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
     s = target_h / h
     im = im.resize((max(4, int(w * s)), max(4, int(h * s))), Image.BILINEAR)
     # Blur in proportion to the resolution: a blurred crop stays readable to a person.
@@ -479,7 +490,7 @@ def degrade(rng: random.Random, im: Image.Image) -> Image.Image:
         a[:, x0:] *= rng.uniform(0.4, 0.8)
     if rng.random() < 0.7:
         a = a + np.asarray([[rng.gauss(0, 1)]], dtype=np.float32)  # keep the rng in step
-        sigma = rng.uniform(2, 10)
+        sigma = rng.uniform(2, 8)
         nrng = np.random.default_rng(rng.getrandbits(32))
         a = a + nrng.normal(0, sigma, a.shape[:2])[..., None].astype(np.float32)
     im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
@@ -548,7 +559,7 @@ def make_sample(seed: int, index: int, intl_share: float = 0.25) -> tuple[np.nda
     plate = intl_plate(rng) if rng.random() < intl_share else vn_plate(rng)
     im = render_plate(rng, plate)
     im = place(rng, im)
-    im = degrade(rng, im)
+    im = degrade(rng, im, len(plate['rows']))
     return model_input(np.asarray(im.convert('RGB'))), label_of(plate), plate
 
 

@@ -32,9 +32,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import synth  # noqa: E402
 
-GENERATOR_VERSION = 3  # bump when synth.py changes what a (seed, index) sample looks like
+GENERATOR_VERSION = 4  # bump when synth.py changes what a (seed, index) sample looks like
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-MODEL_DIR = os.path.join(ROOT, 'models', 'vn-plate-ocr', '1')
+MODEL_DIR = os.path.join(ROOT, 'models', 'vn-plate-ocr', '2')
 CACHE_DIR = os.path.join(ROOT, 'data', 'train', 'vn-plate-ocr')
 
 
@@ -83,25 +83,80 @@ def normalise(u8: torch.Tensor) -> torch.Tensor:
     return (u8.float() - 127.5) / 127.5
 
 
-def make_cache(seed: int, count: int, label: str) -> tuple[np.ndarray, list[str]]:
+CHUNK = 2000
+
+
+def make_chunk(job: tuple[int, int, int]) -> tuple[int, np.ndarray, list[str]]:
+    """Samples start..end-1 of a seed (each from its own generator: the same whatever the process).
+    A whole chunk is kept on disk, so an interrupted or smaller run's chunks serve a later, larger one."""
+    seed, start, end = job
+    path = os.path.join(CACHE_DIR, 'chunks', f'g{GENERATOR_VERSION}-seed{seed}-{start}-{end}.npz')
+    if os.path.exists(path):
+        z = np.load(path)
+        return start, z['images'], json.loads(str(z['labels']))
+    images = np.zeros((end - start, synth.INPUT_H, synth.INPUT_W), dtype=np.uint8)
+    labels = []
+    for i in range(start, end):
+        x, lab, _ = synth.make_sample(seed, i)
+        images[i - start] = x
+        labels.append(lab)
+    if end - start == CHUNK:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.savez(path + '.tmp.npz', images=images, labels=np.array(json.dumps(labels)))
+        os.replace(path + '.tmp.npz', path)
+    return start, images, labels
+
+
+def make_cache(seed: int, count: int, label: str, workers: int = 1) -> tuple[np.ndarray, list[str]]:
     os.makedirs(CACHE_DIR, exist_ok=True)
     stem = os.path.join(CACHE_DIR, f'{label}-g{GENERATOR_VERSION}-seed{seed}-n{count}')
     if os.path.exists(stem + '.npy') and os.path.exists(stem + '.json'):
         print(f'[data] {label}: {count} samples from cache {os.path.relpath(stem, ROOT)}.npy', flush=True)
         return np.load(stem + '.npy'), json.load(open(stem + '.json'))
     images = np.zeros((count, synth.INPUT_H, synth.INPUT_W), dtype=np.uint8)
-    labels = []
+    labels: list[str] = [''] * count
     t0 = time.time()
-    for i in range(count):
-        x, lab, _ = synth.make_sample(seed, i)
-        images[i] = x
-        labels.append(lab)
-        if (i + 1) % 5000 == 0 or i + 1 == count:
-            el = time.time() - t0
-            print(f'[data] {label}: {i + 1}/{count} samples, {el:.0f} s, eta {el / (i + 1) * (count - i - 1):.0f} s', flush=True)
+    jobs = [(seed, a, min(count, a + CHUNK)) for a in range(0, count, CHUNK)]
+    done = 0
+
+    def take(result) -> None:
+        nonlocal done
+        start, im, lab = result
+        images[start:start + len(lab)] = im
+        labels[start:start + len(lab)] = lab
+        done += len(lab)
+        el = time.time() - t0
+        print(f'[data] {label}: {done}/{count} samples, {el:.0f} s, eta {el / done * (count - done):.0f} s', flush=True)
+
+    if workers > 1:
+        import multiprocessing as mp
+        with mp.get_context('fork').Pool(workers) as pool:
+            for r in pool.imap_unordered(make_chunk, jobs):
+                take(r)
+    else:
+        for j in jobs:
+            take(make_chunk(j))
     np.save(stem + '.npy', images)
     json.dump(labels, open(stem + '.json', 'w'))
     return images, labels
+
+
+def augment(u8: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Cheap per-batch variety on top of the cached samples (deterministic by the generator): a shift
+    of up to 3 px across and 2 px down or up (edge pixels repeated), contrast and brightness, and one
+    plate in ten inverted (light text on a dark plate)."""
+    x = u8.float()
+    n = x.shape[0]
+    dx = int(torch.randint(-3, 4, (1,), generator=gen))
+    dy = int(torch.randint(-2, 3, (1,), generator=gen))
+    if dx or dy:
+        x = F.pad(x, (3, 3, 2, 2), mode='replicate')[:, :, 2 + dy:2 + dy + synth.INPUT_H, 3 + dx:3 + dx + synth.INPUT_W]
+    c = 0.7 + 0.6 * torch.rand(n, 1, 1, 1, generator=gen)
+    b = (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 60
+    x = (x - 128) * c + 128 + b
+    inv = torch.rand(n, 1, 1, 1, generator=gen) < 0.1
+    x = torch.where(inv, 255 - x, x)
+    return ((x.clamp(0, 255) - 127.5) / 127.5)
 
 
 def greedy(probs: torch.Tensor) -> list[str]:
@@ -147,7 +202,9 @@ def main() -> None:
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--lr', type=float, default=3e-3)
     ap.add_argument('--threads', type=int, default=int(os.environ.get('TRAIN_THREADS', '1')))
-    ap.add_argument('--out', default=MODEL_DIR, help='model folder (card.json and model.onnx)')
+    ap.add_argument('--out', default=MODEL_DIR, help='model folder (card.json and model.onnx); its name is the version')
+    ap.add_argument('--workers', type=int, default=int(os.environ.get('TRAIN_WORKERS', '2')),
+                    help='processes generating the synthetic data (the data is the same whatever the count)')
     ap.add_argument('--time-limit-min', type=float, default=0, help='stop training after this long (0: none)')
     args = ap.parse_args()
 
@@ -158,9 +215,9 @@ def main() -> None:
     started = time.time()
     print(f'[train] torch {torch.__version__}, {args.threads} thread(s), seed {args.seed}', flush=True)
 
-    train_x, train_y = make_cache(args.seed, args.samples, 'train')
+    train_x, train_y = make_cache(args.seed, args.samples, 'train', args.workers)
     # Validation: a different seed, never seen in training.
-    val_x, val_y = make_cache(args.seed + 1_000, args.val_samples, 'val')
+    val_x, val_y = make_cache(args.seed + 1_000, args.val_samples, 'val', args.workers)
     data_s = time.time() - started
 
     classes = len(synth.CHARSET) + 1
@@ -184,7 +241,7 @@ def main() -> None:
         seen = 0
         for b in range(steps_per_epoch):
             idx = order[b * args.batch:(b + 1) * args.batch]
-            x = normalise(torch.from_numpy(train_x[idx]).unsqueeze(1))
+            x = augment(torch.from_numpy(train_x[idx]).unsqueeze(1), gen)
             tg = [targets_all[i] for i in idx]
             targets = torch.tensor([c for t in tg for c in t], dtype=torch.long)
             target_lengths = torch.tensor([len(t) for t in tg], dtype=torch.long)
@@ -216,13 +273,24 @@ def main() -> None:
         history.append({'epoch': epoch + 1, **acc})
         print(f'[train] epoch {epoch + 1} done: synthetic val exact {acc["exact"]:.4f} (rows and characters), '
               f'compact {acc["compact"]:.4f}, {time.time() - train_started:.0f} s', flush=True)
+        # A checkpoint each epoch: a run cut short still leaves the last finished epoch's model.
+        export(args, net, history, params, time.time() - train_started, data_s, epoch + 1)
         if stopped_early:
             print(f'[train] time limit of {args.time_limit_min} min reached: stopping', flush=True)
             break
     train_s = time.time() - train_started
+    final = history[-1]
+    print(f'[done] synthetic val ({args.val_samples} samples, seed {args.seed + 1000}): exact {final["exact"]:.4f}, '
+          f'compact {final["compact"]:.4f}', flush=True)
+    print(f'[done] data {data_s / 60:.1f} min, training {train_s / 60:.1f} min, total '
+          f'{(time.time() - started) / 60:.1f} min on {args.threads} thread(s)', flush=True)
 
+
+def export(args, net: PlateReader, history: list, params: int, train_s: float, data_s: float, epochs_done: int) -> dict:
     os.makedirs(args.out, exist_ok=True)
+    torch.save(net.state_dict(), os.path.join(CACHE_DIR, f'checkpoint-{os.path.basename(os.path.normpath(args.out))}.pt'))
     onnx_path = os.path.join(args.out, 'model.onnx')
+    was_training = net.training
     net.eval()
     exported = Exported(net)
     dummy = torch.zeros(1, 1, synth.INPUT_H, synth.INPUT_W)
@@ -235,15 +303,16 @@ def main() -> None:
     digest = sha256_file(onnx_path)
     size = os.path.getsize(onnx_path)
     final = history[-1]
-    write_card(args, digest, sha256_file(charset_path), final, params, train_s, data_s)
-    print(f'[done] model {os.path.relpath(onnx_path, ROOT)}: {size / 1024:.0f} KiB, sha256 {digest}', flush=True)
-    print(f'[done] synthetic val ({args.val_samples} samples, seed {args.seed + 1000}): exact {final["exact"]:.4f}, '
-          f'compact {final["compact"]:.4f}', flush=True)
-    print(f'[done] data {data_s / 60:.1f} min, training {train_s / 60:.1f} min, total '
-          f'{(time.time() - started) / 60:.1f} min on {args.threads} thread(s)', flush=True)
+    write_card(args, digest, sha256_file(charset_path), final, params, train_s, data_s, epochs_done, history)
+    print(f'[export] epoch {epochs_done}: {os.path.relpath(onnx_path, ROOT)}: {size / 1024:.0f} KiB, sha256 {digest}',
+          flush=True)
+    if was_training:
+        net.train()
+    return final
 
 
-def write_card(args, digest: str, charset_sha: str, final: dict, params: int, train_s: float, data_s: float) -> None:
+def write_card(args, digest: str, charset_sha: str, final: dict, params: int, train_s: float, data_s: float,
+               epochs_done: int, history: list) -> None:
     card_path = os.path.join(args.out, 'card.json')
     previous = None
     if os.path.exists(card_path):
@@ -253,12 +322,19 @@ def write_card(args, digest: str, charset_sha: str, final: dict, params: int, tr
             previous = None
     # Measured accuracy belongs to one file: kept only when the model is byte for byte the same.
     accuracy = previous.get('accuracy') if previous and previous.get('sha256') == digest else None
-    steps = (args.samples // args.batch) * args.epochs
+    version = os.path.basename(os.path.normpath(args.out))
+    steps = (args.samples // args.batch) * epochs_done
     command = (f'npm run models:train:plate-ocr -- --seed {args.seed} --samples {args.samples} '
                f'--epochs {args.epochs} --batch {args.batch} --lr {args.lr}')
+    if os.path.normpath(args.out) != os.path.normpath(MODEL_DIR):
+        command += f' --out {os.path.relpath(args.out, ROOT)}'
+    if args.time_limit_min:
+        command += f' --time-limit-min {args.time_limit_min:g}'
+    cut = (f' The run stopped after epoch {epochs_done} of {args.epochs}; this is that epoch\'s model.'
+           if epochs_done < args.epochs else '')
     card = {
         'name': 'vn-plate-ocr',
-        'version': '1',
+        'version': version,
         'task': 'plate-recognition',
         'description': (
             'The project\'s own plate reader: a whole plate crop (one-row or two-row) stretched to 48 x 144 '
@@ -277,28 +353,34 @@ def write_card(args, digest: str, charset_sha: str, final: dict, params: int, tr
             'conversion': (
                 f'`{command}` (models/vn-plate-ocr/train/train.sh): generates {args.samples} synthetic '
                 f'plates (synth.py generator v{GENERATOR_VERSION}, seed {args.seed}; validation {args.val_samples} '
-                f'with seed {args.seed + 1000}), trains {args.epochs} epochs ({steps} steps of {args.batch}, '
-                f'AdamW, one-cycle lr {args.lr}) with Debian python3-torch {torch.__version__} on CPU, '
-                f'{args.threads} thread(s), and exports ONNX opset 13 with softmax. Data {data_s / 60:.0f} min, '
-                f'training {train_s / 60:.0f} min on this machine. The same seed gives the same data and, on '
-                'the same CPU and torch build, the same weights.'
+                f'with seed {args.seed + 1000}; {args.workers} processes), trains {epochs_done} epochs ({steps} steps of '
+                f'{args.batch}, AdamW, one-cycle lr {args.lr} planned over {args.epochs} epochs; each batch shifted '
+                f'by up to 3 px, contrast and brightness varied, one in ten inverted) with Debian python3-torch '
+                f'{torch.__version__} on CPU, {args.threads} thread(s), and exports ONNX opset 13 with softmax. '
+                f'Data {data_s / 60:.0f} min, training {train_s / 60:.0f} min on this machine (shared, under '
+                'nice).' + cut + ' The same seed gives the same data and, on the same CPU and torch build, the '
+                'same weights.'
             ),
         },
         'training': {
             'data': (
-                'Synthetic only, generated by models/vn-plate-ocr/train/synth.py: Vietnamese plates of every '
+                f'Synthetic only, generated by models/vn-plate-ocr/train/synth.py (generator v{GENERATOR_VERSION}): '
+                'Vietnamese plates of every '
                 'format in detector/plates/plate-grammar.ts (car one-row and square two-row, 4- and 5-digit, '
                 'special series LD DA KT MK TĐ HC, motorbike letter+digit and two-letter series, electric MĐ, '
                 'diplomatic NG QT CV NN) with the 2025 province codes (and a few retired ones), white, yellow, '
                 'blue and red plates; a quarter international-style one-row plates (random A-Z 0-9 groups, '
-                'EU band, several colours). Fonts from Debian (DejaVu Sans Condensed Bold, Liberation Sans '
-                'Narrow Bold and others), stretched to plate proportions; perspective, rotation, loose crops, '
-                'low resolution, blur, motion blur, noise, JPEG, glare, night. No real image is used for '
-                'training or for choosing settings.'
+                'EU band, several colours). Two-row plates as printed: top row with a dash (59-F1, 30-MĐ1), '
+                'both rows spread evenly over most of the plate width. Fonts from Debian (DejaVu Sans '
+                'Condensed and Liberation Sans Narrow, regular and bold, and others), stretched to plate '
+                'proportions; perspective, rotation, loose crops, low resolution (two-row crops at least 40 px '
+                'high), blur, motion blur, noise, JPEG, glare, night. No real image is used for training or for '
+                'choosing settings (a handful of real crops were looked at by eye to match the layout and '
+                'typeface, as the card of the data set allows for evaluation data).'
             ),
             'seed': args.seed,
             'samples': args.samples,
-            'epochs': args.epochs,
+            'epochs': epochs_done,
             'syntheticValidation': {'samples': args.val_samples, 'exact': round(final['exact'], 4),
                                     'compact': round(final['compact'], 4)},
             'command': command,
