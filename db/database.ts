@@ -5,6 +5,7 @@ import type { Config } from '../core/config.js';
 import { AppError, errorMessage } from '../core/errors.js';
 import { redactUrl, type Logger } from '../core/logger.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { withPreparedStatements } from './prepared-statements.js';
 import type { DB } from './schema.js';
 
 export {
@@ -42,6 +43,12 @@ export interface OpenByUrlOptions {
   connectionTimeoutMs?: number;
   /** Close connections idle this long (default 30 s); 0 keeps them open for the pool's life. */
   idleTimeoutMs?: number;
+  /**
+   * Send the statements declared in db/prepared-statements.ts as named ones (default true). Not on the
+   * embedded PostgreSQL: its connections share one session, where a second connection's prepare of the
+   * same name fails ("already exists").
+   */
+  preparedStatements?: boolean;
 }
 
 /** The directory under DATA_DIR where the embedded cluster lives. */
@@ -104,7 +111,12 @@ export async function openDatabase(
     log,
     maxConnections: 2,
   });
-  const database = openDatabaseByUrl(server.url, 1, { log, applicationName, idleTimeoutMs: 0 });
+  const database = openDatabaseByUrl(server.url, 1, {
+    log,
+    applicationName,
+    idleTimeoutMs: 0,
+    preparedStatements: false,
+  });
   let closing: Promise<void> | undefined;
   return {
     db: database.db,
@@ -148,7 +160,10 @@ export function openDatabaseByUrl(url: string, poolMax: number, options: OpenByU
     client.on('error', (err) => log?.warn({ err: errorMessage(err) }, 'database connection failed in use'));
   });
   const db = new Kysely<DB>({
-    dialect: new PostgresDialect({ pool }),
+    // Statements declared in db/prepared-statements.ts go as named ones (parsed and planned once).
+    dialect: new PostgresDialect({
+      pool: options.preparedStatements === false ? pool : withPreparedStatements(pool),
+    }),
     log: (event) => {
       if (event.level === 'error') {
         // SQL text only: parameters may carry plates and other personal data.

@@ -9,7 +9,8 @@ import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from '
  * every other's challenges, and nobody can mint or weaken one). The client finds a nonce such that
  * SHA-256("<challenge>:<nonce>") starts with `bits` zero bits (about 2^bits hashes). On use the server
  * checks the mac, the expiry, the difficulty still required and the hash, and only then spends the
- * challenge: `SET NX` of its id in Redis, expiring with the challenge, so a solution works once.
+ * challenge: `SET NX` of its id in Redis, expiring with the challenge, so a solution works once (the
+ * lookup does that in the same Redis script as its rate limit: security/rate-limit.ts).
  */
 
 export const POW_ALGORITHM = 'sha256-leading-zero-bits';
@@ -96,13 +97,21 @@ export function checkSolution(
   return { ok: true, id: m[1]!, expiresAtMs };
 }
 
+/**
+ * The Redis key that marks a challenge spent. The citizen lookup spends it in the same script as its rate
+ * limit (RateLimiter.takeAndSpend); redeemChallenge is the stand-alone form.
+ */
+export function challengeKey(keyPrefix: string, id: string): string {
+  return `${keyPrefix}:pow:${id}`;
+}
+
 /** Spends a checked challenge; false when it was already spent (a replay). */
 export async function redeemChallenge(
   redis: { set(key: string, value: string, px: 'PXAT', at: number, nx: 'NX'): Promise<'OK' | null> },
   keyPrefix: string,
   check: { id: string; expiresAtMs: number },
 ): Promise<boolean> {
-  const answer = await redis.set(`${keyPrefix}:pow:${check.id}`, '1', 'PXAT', check.expiresAtMs, 'NX');
+  const answer = await redis.set(challengeKey(keyPrefix, check.id), '1', 'PXAT', check.expiresAtMs, 'NX');
   return answer === 'OK';
 }
 

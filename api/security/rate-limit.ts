@@ -13,7 +13,8 @@ import type { Redis } from 'ioredis';
  * rate-limiter-flexible would do the same job with a dependency and its own key layout.
  */
 
-const TOKEN_BUCKET = `
+/** Debits the bucket at KEYS[1]; leaves allowed, waitMs and tokens in locals for the script's tail. */
+const BUCKET = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local capacity = tonumber(ARGV[1])
@@ -37,7 +38,24 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / perMs) + 1000)
+`;
+
+const TOKEN_BUCKET = `${BUCKET}
 return {allowed, waitMs, math.floor(tokens)}
+`;
+
+/**
+ * The bucket, then, only when the request is allowed, the single-use spend of a proof-of-work challenge
+ * (KEYS[2], `SET NX` expiring at ARGV[4] ms): the citizen lookup's two Redis steps in one round trip and
+ * one atomic step. A request refused by the limit leaves its challenge unspent (as it did when the two
+ * were separate calls, the limit first); fresh is 1 only for the first spend of a challenge.
+ */
+const TOKEN_BUCKET_SPEND = `${BUCKET}
+local fresh = 0
+if allowed == 1 and redis.call('SET', KEYS[2], '1', 'PXAT', ARGV[4], 'NX') then
+  fresh = 1
+end
+return {allowed, waitMs, math.floor(tokens), fresh}
 `;
 
 export interface RateLimit {
@@ -61,7 +79,21 @@ type BucketRedis = Redis & {
     perMs: number,
     cost: number,
   ): Promise<[number, number, number]>;
+  pnTokenBucketSpend(
+    key: string,
+    spendKey: string,
+    capacity: number,
+    perMs: number,
+    cost: number,
+    spendUntilMs: number,
+  ): Promise<[number, number, number, number]>;
 };
+
+/** A decision of `takeAndSpend`: the limit's, and whether the challenge was spent now for the first time. */
+export interface SpendDecision extends RateDecision {
+  /** False when the request was refused by the limit (nothing spent) or the key was already spent. */
+  fresh: boolean;
+}
 
 export class RateLimiter {
   private readonly redis: BucketRedis;
@@ -74,14 +106,15 @@ export class RateLimiter {
   ) {
     if (!('pnTokenBucket' in redis))
       redis.defineCommand('pnTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
+    if (!('pnTokenBucketSpend' in redis))
+      redis.defineCommand('pnTokenBucketSpend', { numberOfKeys: 2, lua: TOKEN_BUCKET_SPEND });
     this.redis = redis as BucketRedis;
   }
 
   /** Debits one request of `client` under `purpose`; throws when Redis does not answer. */
   async take(purpose: string, client: string, limit: RateLimit): Promise<RateDecision> {
-    const key = `${this.keyPrefix}:rl:${purpose}:${this.pseudonym(client)}`;
     const [allowed, waitMs, remaining] = await this.redis.pnTokenBucket(
-      key,
+      this.bucketKey(purpose, client),
       limit.burst,
       limit.perMinute / 60_000,
       1,
@@ -91,6 +124,37 @@ export class RateLimiter {
       retryAfterSeconds: allowed === 1 ? 0 : Math.max(1, Math.ceil(waitMs / 1000)),
       remaining,
     };
+  }
+
+  /**
+   * Debits one request of `client` under `purpose` and, only if the limit allows it, spends `spend.key`
+   * once (`SET NX` expiring at `spend.untilMs`): one round trip, one atomic step. Throws when Redis does
+   * not answer.
+   */
+  async takeAndSpend(
+    purpose: string,
+    client: string,
+    limit: RateLimit,
+    spend: { key: string; untilMs: number },
+  ): Promise<SpendDecision> {
+    const [allowed, waitMs, remaining, fresh] = await this.redis.pnTokenBucketSpend(
+      this.bucketKey(purpose, client),
+      spend.key,
+      limit.burst,
+      limit.perMinute / 60_000,
+      1,
+      spend.untilMs,
+    );
+    return {
+      allowed: allowed === 1,
+      retryAfterSeconds: allowed === 1 ? 0 : Math.max(1, Math.ceil(waitMs / 1000)),
+      remaining,
+      fresh: fresh === 1,
+    };
+  }
+
+  private bucketKey(purpose: string, client: string): string {
+    return `${this.keyPrefix}:rl:${purpose}:${this.pseudonym(client)}`;
   }
 
   private pseudonym(client: string): string {

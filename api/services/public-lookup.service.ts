@@ -8,7 +8,6 @@ import {
   evidenceAssetBySha,
   findPublicViolations,
   ownerCaseByNoticeCode,
-  publicCaseStates,
   thumbnailSources,
   type PublicCaseState,
   type PublicViolation,
@@ -20,10 +19,10 @@ import { verifyEvidence } from '../../violations/evidence-verify.js';
 import { openMediaToken, sealMediaToken } from '../security/media-token.js';
 import { normaliseNoticeCode } from '../security/notice-code.js';
 import {
+  challengeKey,
   checkSolution,
   deriveKey,
   issueChallenge,
-  redeemChallenge,
   type Challenge,
   type PowPolicy,
 } from '../security/proof-of-work.js';
@@ -316,42 +315,52 @@ export function createPublicLookupService(deps: {
 
     async lookup(client, input) {
       const started = performance.now();
-      await throttle('lookup', client);
+      // The proof is checked here (an HMAC and a hash, no I/O); the rate limit and the single-use spend
+      // then go to Redis together, in one script and one round trip (RateLimiter.takeAndSpend). Every
+      // attempt costs a token, a refused proof included; a request refused by the limit spends nothing
+      // and is answered 429 whatever its proof; only an allowed, valid proof is spent, and only once.
       const check = checkSolution(powKey, policy.pow, input.challenge, input.nonce);
+      let decision: { allowed: boolean; retryAfterSeconds: number; fresh: boolean };
+      try {
+        decision = check.ok
+          ? await limiter.takeAndSpend('lookup', client, limits.lookup, {
+              key: challengeKey(`${deps.keyPrefix}:public`, check.id),
+              untilMs: check.expiresAtMs,
+            })
+          : { ...(await limiter.take('lookup', client, limits.lookup)), fresh: false };
+      } catch (err) {
+        // Fail closed: without Redis there is no limit and no single use, so there is no lookup.
+        throw new AppError('dependency_down', 'the lookup is unavailable; try again later', { cause: err });
+      }
+      if (!decision.allowed) {
+        throw new AppError('rate_limited', 'too many requests; try again later', {
+          details: { retryAfterSeconds: decision.retryAfterSeconds },
+        });
+      }
       if (!check.ok) {
         throw new AppError(
           'challenge_failed',
           `proof of work refused (${check.reason}): get a new challenge from /api/public/challenge`,
         );
       }
-      let fresh: boolean;
-      try {
-        fresh = await redeemChallenge(redis, `${deps.keyPrefix}:public`, check);
-      } catch (err) {
-        throw new AppError('dependency_down', 'the lookup is unavailable; try again later', { cause: err });
-      }
-      if (!fresh) {
+      if (!decision.fresh) {
         throw new AppError(
           'challenge_failed',
           'proof of work refused (already used): get a new challenge from /api/public/challenge',
         );
       }
       const plate = comparablePlate(input.plate);
+      // One statement: the listing with each violation's case state.
       const found = await findPublicViolations(db, {
         comparablePlate: plate,
         vehicleClass: input.vehicleType,
         limit: policy.maxItems,
       });
-      const cases = await publicCaseStates(
-        db,
-        found.map((v) => v.violationId),
-      );
       const now = Date.now();
       const items: PublicViolationView[] = [];
       for (const v of found) {
-        const caseState = cases.get(v.violationId);
-        const status = publicStatus(v.status, caseState?.state);
-        if (status) items.push(toView(v, status, caseState, input.vehicleType, now));
+        const status = publicStatus(v.status, v.caseState?.state);
+        if (status) items.push(toView(v, status, v.caseState, input.vehicleType, now));
       }
       await padFrom(started);
       return { plate, vehicleType: input.vehicleType, checkedAt: new Date(now).toISOString(), items };

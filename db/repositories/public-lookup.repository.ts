@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { DbExecutor, EvidenceKind, NoticeState, PlateColor, SanctionVehicleClass } from '../schema.js';
+import { preparedStatement } from '../prepared-statements.js';
 import { toEvidenceAsset, type EvidenceAsset } from './evidence.repository.js';
 
 /**
@@ -46,95 +46,102 @@ export interface PublicViolation {
   sanction: PublicSanction | null;
   /** Evidence stills recorded (the thumbnail is made from one). */
   hasStill: boolean;
+  /** The fine case (notice), if any: the one place the public lookup reads case state. */
+  caseState: PublicCaseState | undefined;
 }
 
-/** Plate compared with Đ as D: compactPlate(...).replace(/Đ/g, 'D'). */
+/**
+ * The lookup's one statement: the listed violations of a plate and vehicle class with their camera, unit,
+ * the sanction rule in force when each was committed, whether a still exists, and the case (notice) if
+ * any: one round trip. Written out as SQL text once rather than built per request with the query builder
+ * (building and compiling it cost about a tenth of the API's CPU per lookup), and sent as a named
+ * prepared statement (db/prepared-statements.ts: planning it cost more than running it); `$1` the comparable plate,
+ * `$2` the sanction class, `$3` the detector labels it covers, `$4` the row limit. The status list is a
+ * literal, as in violation_public_plate_idx's predicate, so the planner matches the partial index.
+ * A violation has at most one notice (notice_violation_key).
+ */
+const publicListing = preparedStatement(
+  'pn_public_listing',
+  `
+SELECT v.id, v.observed_at, v.rule_code, v.vehicle_class, v.plate, v.plate_color, v.status,
+  c.name AS camera_name, c.location AS camera_location, c.unit,
+  u.name AS unit_name, u.phone AS unit_phone, u.address AS unit_address,
+  s.description, s.description_vi, s.legal_basis, s.citation, s.fine_min_vnd, s.fine_max_vnd, s.points,
+  s.provisional,
+  EXISTS (SELECT 1 FROM evidence_asset e
+    WHERE e.violation_id = v.id AND e.kind IN ('still_at', 'still_before', 'still_after')) AS has_still,
+  n.state AS notice_state, n.fine_amount_vnd AS notice_fine_amount_vnd, n.decided_at AS notice_decided_at,
+  n.due_at AS notice_due_at
+FROM violation v
+JOIN camera c ON c.id = v.camera_id
+LEFT JOIN police_unit u ON u.code = c.unit
+LEFT JOIN LATERAL (
+  SELECT s.description, s.description_vi, s.legal_basis, s.citation, s.fine_min_vnd, s.fine_max_vnd,
+    s.points, s.provisional
+  FROM sanction_rule s
+  WHERE s.rule_code = v.rule_code AND s.vehicle_class = $2
+    AND s.valid_from <= v.observed_at AND (s.valid_to IS NULL OR s.valid_to > v.observed_at)
+    AND (s.speed_excess_kmh IS NULL OR s.speed_excess_kmh @> (CASE
+      WHEN jsonb_typeof(v.details -> 'speedExcessKmh') = 'number'
+      THEN (v.details ->> 'speedExcessKmh')::numeric END))
+  ORDER BY s.valid_from DESC
+  LIMIT 1
+) s ON true
+LEFT JOIN notice n ON n.violation_id = v.id
+WHERE replace(v.plate, 'Đ', 'D') = $1
+  AND v.plate IS NOT NULL
+  AND v.status IN ('approved', 'notified', 'closed')
+  AND v.vehicle_class = ANY($3::text[])
+ORDER BY v.observed_at DESC, v.id DESC
+LIMIT $4`,
+);
+
+interface PublicListingRow {
+  id: number;
+  observed_at: Date;
+  rule_code: string;
+  vehicle_class: string;
+  plate: string;
+  plate_color: PlateColor | null;
+  status: string;
+  camera_name: string;
+  camera_location: string;
+  unit: string | null;
+  unit_name: string | null;
+  unit_phone: string | null;
+  unit_address: string | null;
+  description: string | null;
+  description_vi: string | null;
+  legal_basis: string | null;
+  citation: string | null;
+  fine_min_vnd: number | null;
+  fine_max_vnd: number | null;
+  points: number | null;
+  provisional: boolean | null;
+  has_still: boolean;
+  notice_state: NoticeState | null;
+  notice_fine_amount_vnd: number | null;
+  notice_decided_at: Date | null;
+  notice_due_at: Date | null;
+}
+
+/**
+ * Plate compared with Đ as D: compactPlate(...).replace(/Đ/g, 'D'). Each violation comes with its case
+ * state (`caseState`, undefined when no notice exists).
+ */
 export async function findPublicViolations(
   db: DbExecutor,
   q: { comparablePlate: string; vehicleClass: SanctionVehicleClass; limit: number },
 ): Promise<PublicViolation[]> {
-  const rows = await db
-    .selectFrom('violation as v')
-    .innerJoin('camera as c', 'c.id', 'v.camera_id')
-    .leftJoin('police_unit as u', 'u.code', 'c.unit')
-    .leftJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom('sanction_rule as s')
-          .select([
-            's.description',
-            's.description_vi',
-            's.legal_basis',
-            's.citation',
-            's.fine_min_vnd',
-            's.fine_max_vnd',
-            's.points',
-            's.provisional',
-          ])
-          .whereRef('s.rule_code', '=', 'v.rule_code')
-          .where('s.vehicle_class', '=', q.vehicleClass)
-          .whereRef('s.valid_from', '<=', 'v.observed_at')
-          .where((w) => w.or([w('s.valid_to', 'is', null), w('s.valid_to', '>', w.ref('v.observed_at'))]))
-          .where((w) =>
-            w.or([
-              w('s.speed_excess_kmh', 'is', null),
-              sql<boolean>`s.speed_excess_kmh @> (CASE WHEN jsonb_typeof(v.details -> 'speedExcessKmh') = 'number'
-                THEN (v.details ->> 'speedExcessKmh')::numeric END)`,
-            ]),
-          )
-          .orderBy('s.valid_from', 'desc')
-          .limit(1)
-          .as('s'),
-      (join) => join.onTrue(),
-    )
-    .select([
-      'v.id',
-      'v.observed_at',
-      'v.rule_code',
-      'v.vehicle_class',
-      'v.plate',
-      'v.plate_color',
-      'v.status',
-      'c.name as camera_name',
-      'c.location as camera_location',
-      'c.unit',
-      'u.name as unit_name',
-      'u.phone as unit_phone',
-      'u.address as unit_address',
-      's.description',
-      's.description_vi',
-      's.legal_basis',
-      's.citation',
-      's.fine_min_vnd',
-      's.fine_max_vnd',
-      's.points',
-      's.provisional',
-      (eb) =>
-        eb
-          .exists(
-            eb
-              .selectFrom('evidence_asset as e')
-              .select('e.id')
-              .whereRef('e.violation_id', '=', 'v.id')
-              .where('e.kind', 'in', ['still_at', 'still_before', 'still_after']),
-          )
-          .as('has_still'),
-    ])
-    .where(sql<string>`replace(v.plate, 'Đ', 'D')`, '=', q.comparablePlate)
-    .where('v.plate', 'is not', null)
-    // Literal, as in the partial index's predicate, so the planner matches it even in a generic plan.
-    .where(sql<boolean>`v.status IN ('approved', 'notified', 'closed')`)
-    .where('v.vehicle_class', 'in', [...VEHICLE_LABELS[q.vehicleClass]])
-    .orderBy('v.observed_at', 'desc')
-    .orderBy('v.id', 'desc')
-    .limit(q.limit)
-    .execute();
+  const { rows } = await db.executeQuery<PublicListingRow>(
+    publicListing([q.comparablePlate, q.vehicleClass, VEHICLE_LABELS[q.vehicleClass], q.limit]),
+  );
   return rows.map((r) => ({
     violationId: r.id,
     observedAt: r.observed_at,
     ruleCode: r.rule_code,
     vehicleClass: r.vehicle_class,
-    plate: r.plate!,
+    plate: r.plate,
     plateColor: r.plate_color,
     status: r.status as PublicViolation['status'],
     cameraName: r.camera_name,
@@ -158,6 +165,14 @@ export async function findPublicViolations(
           }
         : null,
     hasStill: Boolean(r.has_still),
+    caseState:
+      r.notice_state !== null
+        ? {
+            state: r.notice_state,
+            fineAmountVnd: r.notice_decided_at !== null ? r.notice_fine_amount_vnd : null,
+            dueAt: r.notice_due_at,
+          }
+        : undefined,
   }));
 }
 
@@ -167,32 +182,6 @@ export interface PublicCaseState {
   /** The fine decided, once there is one. */
   fineAmountVnd: number | null;
   dueAt: Date | null;
-}
-
-/**
- * The fine case (notice) of each violation, if any. The one place the public lookup reads case state:
- * point it at the fines module's own function when that lands.
- */
-export async function publicCaseStates(
-  db: DbExecutor,
-  violationIds: readonly number[],
-): Promise<Map<number, PublicCaseState>> {
-  if (violationIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('notice')
-    .select(['violation_id', 'state', 'fine_amount_vnd', 'decided_at', 'due_at'])
-    .where('violation_id', 'in', [...violationIds])
-    .execute();
-  return new Map(
-    rows.map((r) => [
-      r.violation_id,
-      {
-        state: r.state,
-        fineAmountVnd: r.decided_at !== null ? r.fine_amount_vnd : null,
-        dueAt: r.due_at,
-      },
-    ]),
-  );
 }
 
 /** Still kinds a thumbnail may be made from, best first. */

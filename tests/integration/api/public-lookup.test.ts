@@ -368,6 +368,53 @@ describe('citizen lookup', () => {
     expect(other.status).toBe(200);
   });
 
+  it('spends no challenge on a request the limit refuses, and charges a token for a refused proof', async () => {
+    const limited = makeApp({ ...POLICY, lookup: { burst: 2, perMinute: 1 } });
+    const send = (body: object, from?: string) => {
+      const req = request(limited.app).post('/api/public/lookup');
+      return (from ? req.set('X-Forwarded-For', from) : req).send({
+        plate: '29MĐ101353',
+        vehicleType: 'motorbike',
+        ...body,
+      });
+    };
+    // A wrong nonce is refused (400) and still takes one of the two tokens.
+    const first = await solved(limited);
+    let bad = 0;
+    while (
+      createHash('sha256')
+        .update(`${first.challenge}:${bad.toString(36)}`)
+        .digest()[0] === 0
+    )
+      bad++;
+    expect((await send({ challenge: first.challenge, nonce: bad.toString(36) })).status).toBe(400);
+    expect((await send(first)).status).toBe(200);
+    // The bucket is empty now: refused with 429 whatever the proof, and the proof is not spent...
+    const kept = await solved(limited);
+    expect((await send(kept)).status).toBe(429);
+    expect((await send({ challenge: kept.challenge, nonce: 'zzzz' })).status).toBe(429);
+    // ...so it still works once from a client with tokens left, and only once.
+    expect((await send(kept, '203.0.113.20')).status).toBe(200);
+    const replay = await send(kept, '203.0.113.20');
+    expect(replay.status).toBe(400);
+    expect(replay.body.error.message).toMatch(/already used/);
+  });
+
+  it('spends a challenge exactly once when many requests race with it', async () => {
+    const { challenge, nonce } = await solved();
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        request(app.app)
+          .post('/api/public/lookup')
+          .set('X-Forwarded-For', `203.0.113.${100 + i}`)
+          .send({ plate: '29MĐ101353', vehicleType: 'motorbike', challenge, nonce })
+          .then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(11);
+  });
+
   it('serves a thumbnail where only the offending vehicle is sharp', async () => {
     const res = await lookup('29MĐ101353', 'motorbike');
     const url = res.body.items.find((i: { thumbnailUrl: string | null }) => i.thumbnailUrl).thumbnailUrl;
