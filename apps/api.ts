@@ -1,10 +1,13 @@
 /**
  * API role: Express over PostgreSQL and Redis; serves the monitoring page, staff sign-in and the review
- * queue.
+ * queue. With API_PROCESSES > 1 this process supervises that many API processes on one port
+ * (api/cluster.ts).
  */
+import cluster from 'node:cluster';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createApp } from '../api/app.js';
+import { superviseApiProcesses } from '../api/cluster.js';
 import { createApiServices } from '../api/services/api-services.js';
 import { publicLookupSecret } from '../api/services/public-lookup.service.js';
 import { AppError } from '../core/errors.js';
@@ -16,6 +19,10 @@ import { boot, run } from './boot.js';
 
 run('api', async () => {
   const { config, log, lifecycle } = boot('api');
+  if (config.API_PROCESSES > 1 && cluster.isPrimary) {
+    superviseApiProcesses({ processes: config.API_PROCESSES, log, lifecycle });
+    return;
+  }
   if (config.NODE_ENV === 'production') {
     // Every API process must accept the challenges and links the others issue, and a weak proof of work
     // (the benchmark's setting) must never reach the public.

@@ -19,6 +19,7 @@ export const ENV_SCHEMA = z.strictObject({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(1, 65535).default(3000),
+  API_PROCESSES: int(1, 64).default(1),
   DATA_DIR: z.string().min(1).default('./data'),
   SHARED_DIR: z.string().min(1).default('../shared'),
 
@@ -212,6 +213,7 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   LOG_LEVEL: 'pino level',
   HOST: 'address the API listens on (0.0.0.0 in containers)',
   PORT: 'API port',
+  API_PROCESSES: 'API processes sharing the port (node:cluster); 1: this process serves alone',
   DATA_DIR: 'where the embedded database, evidence and generated clips live',
   SHARED_DIR: 'evaluation data and peer models (read only, optional)',
   DATABASE_URL: 'PostgreSQL URL; when absent the embedded PostgreSQL (PGlite) under DATA_DIR serves',
