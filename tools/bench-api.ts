@@ -1,6 +1,6 @@
 /**
  * `npm run bench:api -- [--rates 100,250,500] [--duration 20] [--warmup 3] [--connections 100]
- * [--violations 10000] [--targets lookup,queue] [--out file.json]`
+ * [--violations 10000] [--targets lookup,queue] [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]`
  *
  * Latency of the API at fixed request rates, against a real API process (`apps/api.ts`, as deployed) on a
  * throwaway PostgreSQL database (TEST_DATABASE_URL, default the local server) with seeded violations, and
@@ -12,18 +12,30 @@
  *   70 % known plates, 30 % unknown.
  * - `queue`: GET /api/review/queue as a reviewer with a personal access token (each read appends an
  *   audit entry, as in production).
- * Load comes from autocannon at a fixed overall rate (requests are sent on schedule whether or not earlier
- * ones answered, across `--connections` connections). Progress on stderr, a summary table on stdout,
- * everything in the JSON file. Refuses to run with NODE_ENV=production.
+ * Load comes from autocannon at a fixed overall rate across `--connections` connections: each connection
+ * gets a per-second budget and sends its next request when the previous one has answered, so requests
+ * leave in bursts at each second boundary, not evenly spread. Progress on stderr, a summary table on
+ * stdout, everything in the JSON file. Refuses to run with NODE_ENV=production.
+ *
+ * Variants, measured in turn at each rate so that a change in the machine's load hits them alike: the API
+ * of this checkout with each `--api-processes` count (API_PROCESSES, node:cluster), and with `--baseline
+ * <dir>` the API of another checkout of the project (for example `git archive` of an older commit, with
+ * node_modules linked) as one process, on the same database and Redis. Besides latency, each run records
+ * the CPU time per request of the API processes, of the PostgreSQL backends serving them, and of this
+ * process (the load generator), and how busy the whole machine was. `--cpu-prof <dir>` has every API
+ * process write a V8 CPU profile there when it stops (node --cpu-prof; it slows them a little).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import sharp from 'sharp';
 import { deriveKey, issueChallenge, solveChallenge } from '../api/security/proof-of-work.js';
 import { issueApiToken } from '../api/services/auth.service.js';
@@ -41,10 +53,13 @@ import { EvidenceStore } from '../violations/evidence-store.js';
 import { createBenchDatabase } from './bench-fleet/database.js';
 import { machineInfo } from './bench-fleet/machine.js';
 import {
+  busyCores,
   clockTicksPerSecond,
   cpuBetween,
+  parseProcStat,
   readLoadAverage,
   readProcessTree,
+  readSystemCpu,
   sumSeconds,
 } from './bench-fleet/proc-cpu.js';
 
@@ -52,7 +67,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POW_BITS = 8;
 
 const USAGE = `usage: npm run bench:api -- [--rates 100,250,500] [--duration 20] [--warmup 3] [--connections 100]
-       [--violations 10000] [--targets lookup,queue] [--out file.json]
+       [--violations 10000] [--targets lookup,queue] [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]
 `;
 
 interface Args {
@@ -62,6 +77,12 @@ interface Args {
   connections: number;
   violations: number;
   targets: ('lookup' | 'queue')[];
+  /** API_PROCESSES values to measure this checkout's API with. */
+  apiProcesses: number[];
+  /** Another checkout of the project whose API is measured alongside (one process). */
+  baseline: string | undefined;
+  /** Where the API processes write V8 CPU profiles (node --cpu-prof). */
+  cpuProf: string | undefined;
   out: string | undefined;
 }
 
@@ -75,6 +96,9 @@ export function parseArgs(argv: string[]): Args {
     connections: 100,
     violations: 10_000,
     targets: ['lookup', 'queue'],
+    apiProcesses: [1],
+    baseline: undefined,
+    cpuProf: undefined,
     out: undefined,
   };
   const positive = (name: string, v: string | undefined, max: number) => {
@@ -92,6 +116,14 @@ export function parseArgs(argv: string[]): Args {
     else if (a === '--connections') args.connections = positive(a, v, 10_000);
     else if (a === '--violations') args.violations = positive(a, v, 1_000_000);
     else if (a === '--out') args.out = v;
+    else if (a === '--cpu-prof') {
+      if (!v) throw new UsageError('--cpu-prof needs a directory');
+      args.cpuProf = path.resolve(v);
+    } else if (a === '--baseline') {
+      if (!v) throw new UsageError('--baseline needs a directory');
+      args.baseline = path.resolve(v);
+    } else if (a === '--api-processes')
+      args.apiProcesses = (v ?? '').split(',').map((r) => positive('--api-processes', r, 64));
     else if (a === '--targets') {
       const list = (v ?? '').split(',');
       if (!list.every((t) => t === 'lookup' || t === 'queue'))
@@ -219,9 +251,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startApi(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/api.ts')], {
-    cwd: ROOT,
+async function startApi(
+  env: Record<string, string>,
+  port: number,
+  root = ROOT,
+  nodeArgs: string[] = [],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'apps/api.ts')], {
+    cwd: root,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -246,6 +283,10 @@ async function startApi(env: Record<string, string>, port: number): Promise<Chil
 
 export interface RunResult {
   target: 'lookup' | 'queue';
+  /** Which API: `current` (this checkout) or `baseline` (--baseline). */
+  variant: string;
+  /** API processes serving (API_PROCESSES). */
+  processes: number;
   rate: number;
   duration_s: number;
   requests: number;
@@ -258,8 +299,45 @@ export interface RunResult {
   errors: number;
   timeouts: number;
   api_cpu_ms_per_request: number | null;
+  /** CPU of the PostgreSQL backends connected for the API (pg_stat_activity, /proc) per request. */
+  db_cpu_ms_per_request: number | null;
+  /** CPU of this process (autocannon, the load generator) per request. */
+  loadgen_cpu_ms_per_request: number | null;
+  /** Busy CPUs of the whole machine during the run (/proc/stat), out of `nproc`. */
+  machine_busy_cpus: number;
   /** The machine's 1-minute load average at the end of the run (other work on it shows here). */
   load_avg_1m: number;
+}
+
+interface Variant {
+  label: string;
+  root: string;
+  processes: number;
+  api?: ChildProcess;
+  url?: string;
+}
+
+/** utime + stime ticks of each PostgreSQL backend serving the API (application_name phat-nguoi). */
+async function dbBackendTicks(db: Parameters<typeof upsertCameraByCode>[0]): Promise<Map<number, number>> {
+  const { rows } = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = 'phat-nguoi'`.execute(db);
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const p = parseProcStat(fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      out.set(pid, p.utime + p.stime);
+    } catch {
+      // ended, or PostgreSQL runs elsewhere: not counted
+    }
+  }
+  return out;
+}
+
+/** Ticks used between two samples by backends alive at the end (one that ended in between is lost). */
+function ticksBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
 }
 
 async function runOnce(opts: {
@@ -275,13 +353,23 @@ async function runOnce(opts: {
         url: opts.url,
         connections: Math.min(opts.connections, opts.rate),
         overallRate: opts.rate,
+        // autocannon's coordinated-omission correction, with a rate per connection, records for every
+        // answer of T ms extra samples at T-1, T-2, ... 1 ms (its expected interval is ceil(1 / rate),
+        // read as 1 ms): the percentiles it then reports are made up, even below the 30 ms floor.
+        // Off: each latency is one real request, from the moment it was written.
+        ignoreCoordinatedOmission: true,
         duration: opts.durationS,
         requests: [opts.request],
         timeout: 10,
       },
-      (err, result) => (err ? reject(err) : resolve(result)),
+      (err, result) => {
+        process.off('SIGINT', stop);
+        if (err) reject(err);
+        else resolve(result);
+      },
     );
-    process.once('SIGINT', () => instance.stop());
+    const stop = () => instance.stop();
+    process.once('SIGINT', stop);
   });
 }
 
@@ -304,36 +392,48 @@ async function main(argv: string[]): Promise<void> {
 
   const bench = await createBenchDatabase({ choice: 'postgres', log, poolMax: 16 });
   const evidenceDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pn-bench-api-'));
-  let api: ChildProcess | undefined;
+  const prefixOf = (i: number) => `pn-bench-api-${process.pid}-${i}`;
+  const variants: Variant[] = [
+    ...(args.baseline ? [{ label: 'baseline', root: args.baseline, processes: 1 }] : []),
+    ...args.apiProcesses.map((n) => ({ label: 'current', root: ROOT, processes: n })),
+  ];
   try {
     progress(`seeding ${args.violations} violations`);
     const seeded = await seed(bench.database.db, new EvidenceStore(evidenceDir), args.violations);
     progress(`seeded: ${seeded.listed} listed (approved or notified), ${seeded.flagged} waiting for review`);
 
     const secret = randomBytes(32).toString('base64url');
-    const port = await freePort();
-    api = await startApi(
-      {
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_URL: bench.url,
-        DATABASE_POOL_MAX: '10',
-        REDIS_URL: redisUrl,
-        QUEUE_PREFIX: `pn-bench-api-${process.pid}`,
-        EVIDENCE_DIR: evidenceDir,
-        DATA_DIR: evidenceDir,
-        PUBLIC_LOOKUP_SECRET: secret,
-        PUBLIC_POW_BITS: String(POW_BITS),
-        PUBLIC_POW_TTL_SECONDS: '3600',
-        PUBLIC_LOOKUP_BURST: '1000000',
-        PUBLIC_LOOKUP_PER_MINUTE: '1000000',
-      },
-      port,
-    );
-    const url = `http://127.0.0.1:${port}`;
-    progress(`API up at ${url} (pid ${api.pid})`);
+    for (const [i, variant] of variants.entries()) {
+      const port = await freePort();
+      variant.api = await startApi(
+        {
+          NODE_ENV: 'development',
+          LOG_LEVEL: 'warn',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          // The baseline may predate API_PROCESSES, which its configuration would refuse.
+          ...(variant.processes > 1 ? { API_PROCESSES: String(variant.processes) } : {}),
+          DATABASE_URL: bench.url,
+          DATABASE_POOL_MAX: '10',
+          REDIS_URL: redisUrl,
+          QUEUE_PREFIX: prefixOf(i),
+          EVIDENCE_DIR: evidenceDir,
+          DATA_DIR: evidenceDir,
+          PUBLIC_LOOKUP_SECRET: secret,
+          PUBLIC_POW_BITS: String(POW_BITS),
+          PUBLIC_POW_TTL_SECONDS: '3600',
+          PUBLIC_LOOKUP_BURST: '1000000',
+          PUBLIC_LOOKUP_PER_MINUTE: '1000000',
+        },
+        port,
+        variant.root,
+        args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [],
+      );
+      variant.url = `http://127.0.0.1:${port}`;
+      progress(
+        `API ${variant.label} (${variant.processes} process${variant.processes > 1 ? 'es' : ''}, ${variant.root}) up at ${variant.url} (pid ${variant.api.pid})`,
+      );
+    }
     const minMs = 30;
 
     const powKey = deriveKey(Buffer.from(secret, 'utf8'), 'pow');
@@ -341,68 +441,87 @@ async function main(argv: string[]): Promise<void> {
     const ticks = clockTicksPerSecond();
     for (const target of args.targets) {
       for (const rate of args.rates) {
-        let request: autocannon.Request;
-        if (target === 'lookup') {
-          const needed = Math.ceil(rate * (args.durationS + args.warmupS) * 1.2) + 100;
-          progress(`lookup @ ${rate}/s: solving ${needed} challenges (${POW_BITS} bits)`);
-          const bodies: string[] = [];
-          for (let i = 0; i < needed; i++) {
-            const { challenge } = issueChallenge(powKey, { bits: POW_BITS, ttlMs: 3_600_000 });
-            const known = i % 10 < 7 ? seeded.knownPlates[i % seeded.knownPlates.length] : undefined;
-            const plate = known?.plate ?? `99Z${String(i % 100_000).padStart(5, '0')}`;
-            const vehicleType = known?.vehicleType ?? (i % 2 === 0 ? 'car' : 'motorbike');
-            bodies.push(
-              JSON.stringify({ plate, vehicleType, challenge, nonce: solveChallenge(challenge, POW_BITS) }),
-            );
+        for (const variant of variants) {
+          const name = `${target} @ ${rate}/s, ${variant.label}×${variant.processes}`;
+          const api = variant.api!;
+          let request: autocannon.Request;
+          if (target === 'lookup') {
+            const needed = Math.ceil(rate * (args.durationS + args.warmupS) * 1.2) + 100;
+            progress(`${name}: solving ${needed} challenges (${POW_BITS} bits)`);
+            const bodies: string[] = [];
+            for (let i = 0; i < needed; i++) {
+              const { challenge } = issueChallenge(powKey, { bits: POW_BITS, ttlMs: 3_600_000 });
+              const known = i % 10 < 7 ? seeded.knownPlates[i % seeded.knownPlates.length] : undefined;
+              const plate = known?.plate ?? `99Z${String(i % 100_000).padStart(5, '0')}`;
+              const vehicleType = known?.vehicleType ?? (i % 2 === 0 ? 'car' : 'motorbike');
+              bodies.push(
+                JSON.stringify({ plate, vehicleType, challenge, nonce: solveChallenge(challenge, POW_BITS) }),
+              );
+            }
+            let next = 0;
+            request = {
+              method: 'POST',
+              path: '/api/public/lookup',
+              headers: { 'content-type': 'application/json' },
+              setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length]! }),
+            };
+          } else {
+            request = {
+              method: 'GET',
+              path: '/api/review/queue?limit=50',
+              headers: { authorization: `Bearer ${seeded.reviewerToken}` },
+            };
           }
-          let next = 0;
-          request = {
-            method: 'POST',
-            path: '/api/public/lookup',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length]! }),
+          const url = variant.url!;
+          progress(`${name}: warm-up ${args.warmupS} s`);
+          await runOnce({ url, rate, durationS: args.warmupS, connections: args.connections, request });
+          progress(`${name}: measuring ${args.durationS} s`);
+          const before = readProcessTree(api.pid!);
+          const dbBefore = await dbBackendTicks(bench.database.db);
+          const ownBefore = process.cpuUsage();
+          const systemBefore = readSystemCpu();
+          const startedAt = performance.now();
+          const r = await runOnce({
+            url,
+            rate,
+            durationS: args.durationS,
+            connections: args.connections,
+            request,
+          });
+          const seconds = (performance.now() - startedAt) / 1000;
+          const systemAfter = readSystemCpu();
+          const own = process.cpuUsage(ownBefore);
+          const after = readProcessTree(api.pid!);
+          const dbAfter = await dbBackendTicks(bench.database.db);
+          const cpuS = sumSeconds(cpuBetween(before, after, () => ({ own: 'api', reaped: 'api' }), ticks));
+          const total = r.requests.total;
+          const perRequest = (ms: number) => (total > 0 ? Math.round((ms / total) * 100) / 100 : null);
+          const row: RunResult = {
+            target,
+            variant: variant.label,
+            processes: variant.processes,
+            rate,
+            duration_s: args.durationS,
+            requests: total,
+            achieved_rps: Math.round((total / r.duration) * 10) / 10,
+            p50_ms: r.latency.p50,
+            p90_ms: r.latency.p90,
+            p99_ms: r.latency.p99,
+            max_ms: r.latency.max,
+            non2xx: r.non2xx,
+            errors: r.errors,
+            timeouts: r.timeouts,
+            api_cpu_ms_per_request: perRequest(cpuS * 1000),
+            db_cpu_ms_per_request: perRequest((ticksBetween(dbBefore, dbAfter) / ticks) * 1000),
+            loadgen_cpu_ms_per_request: perRequest((own.user + own.system) / 1000),
+            machine_busy_cpus: Math.round(busyCores(systemBefore, systemAfter, seconds, ticks) * 100) / 100,
+            load_avg_1m: readLoadAverage()[0],
           };
-        } else {
-          request = {
-            method: 'GET',
-            path: '/api/review/queue?limit=50',
-            headers: { authorization: `Bearer ${seeded.reviewerToken}` },
-          };
+          results.push(row);
+          progress(
+            `${name}: ${row.achieved_rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}`,
+          );
         }
-        progress(`${target} @ ${rate}/s: warm-up ${args.warmupS} s`);
-        await runOnce({ url, rate, durationS: args.warmupS, connections: args.connections, request });
-        progress(`${target} @ ${rate}/s: measuring ${args.durationS} s`);
-        const before = readProcessTree(api.pid!);
-        const r = await runOnce({
-          url,
-          rate,
-          durationS: args.durationS,
-          connections: args.connections,
-          request,
-        });
-        const after = readProcessTree(api.pid!);
-        const cpuS = sumSeconds(cpuBetween(before, after, () => ({ own: 'api', reaped: 'api' }), ticks));
-        const total = r.requests.total;
-        const row: RunResult = {
-          target,
-          rate,
-          duration_s: args.durationS,
-          requests: total,
-          achieved_rps: Math.round((total / r.duration) * 10) / 10,
-          p50_ms: r.latency.p50,
-          p90_ms: r.latency.p90,
-          p99_ms: r.latency.p99,
-          max_ms: r.latency.max,
-          non2xx: r.non2xx,
-          errors: r.errors,
-          timeouts: r.timeouts,
-          api_cpu_ms_per_request: total > 0 ? Math.round(((cpuS * 1000) / total) * 100) / 100 : null,
-          load_avg_1m: readLoadAverage()[0],
-        };
-        results.push(row);
-        progress(
-          `${target} @ ${rate}/s: ${row.achieved_rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}`,
-        );
       }
     }
 
@@ -420,6 +539,7 @@ async function main(argv: string[]): Promise<void> {
         pow_bits: POW_BITS,
         lookup_min_response_ms: minMs,
         known_plate_share: 0.7,
+        variants: variants.map((v) => ({ label: v.label, root: v.root, processes: v.processes })),
       },
       results,
     };
@@ -432,19 +552,53 @@ async function main(argv: string[]): Promise<void> {
       `\n${command}\n${machine.nproc} CPUs, ${machine.cpu_model}, Node ${machine.node}\n\n${summary(results)}\n`,
     );
   } finally {
-    if (api && api.exitCode === null) {
-      api.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 500));
-      if (api.exitCode === null) api.kill('SIGKILL');
-    }
+    await Promise.all(
+      variants.map(async ({ api }) => {
+        if (!api || api.exitCode !== null) return;
+        const exited = new Promise((r) => api.once('exit', r));
+        api.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (api.exitCode === null) api.kill('SIGKILL');
+      }),
+    );
     await bench.drop();
     await fs.rm(evidenceDir, { recursive: true, force: true });
+    // Spent challenges stay in Redis until they expire (an hour here): tens of thousands of keys that
+    // slow down anything else that walks the keyspace of a shared Redis. They go now.
+    const removed = await deleteKeys(
+      redisUrl,
+      variants.map((_, i) => prefixOf(i)),
+    ).catch((err: unknown) => {
+      progress(`could not remove the bench's Redis keys: ${errorMessage(err)}`);
+      return 0;
+    });
+    progress(`removed ${removed} Redis keys of this run`);
+  }
+}
+
+/** Deletes every key under each `prefix:`; returns how many. */
+async function deleteKeys(url: string, prefixes: readonly string[]): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let removed = 0;
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) removed += await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+    return removed;
+  } finally {
+    redis.disconnect();
   }
 }
 
 export function summary(results: readonly RunResult[]): string {
   const header = [
     'target',
+    'API',
     'rate/s',
     'achieved/s',
     'p50 ms',
@@ -454,10 +608,15 @@ export function summary(results: readonly RunResult[]): string {
     'non-2xx',
     'errors',
     'API CPU ms/req',
+    'DB CPU ms/req',
+    'loadgen CPU ms/req',
+    'busy CPUs',
     'load 1m',
   ];
+  const ms = (v: number | null) => (v === null ? '—' : String(v));
   const rows = results.map((r) => [
     r.target,
+    `${r.variant}×${r.processes}`,
     String(r.rate),
     String(r.achieved_rps),
     String(r.p50_ms),
@@ -466,7 +625,10 @@ export function summary(results: readonly RunResult[]): string {
     String(r.max_ms),
     String(r.non2xx),
     String(r.errors + r.timeouts),
-    r.api_cpu_ms_per_request === null ? '—' : String(r.api_cpu_ms_per_request),
+    ms(r.api_cpu_ms_per_request),
+    ms(r.db_cpu_ms_per_request),
+    ms(r.loadgen_cpu_ms_per_request),
+    r.machine_busy_cpus.toFixed(2),
     r.load_avg_1m.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
