@@ -13,6 +13,11 @@ import { errorMessage } from '../core/errors.js';
  *   its lease can expire elsewhere: it trusts a lease only until `renewedAt + leaseMs - safetyMs`.
  * - Fair share: each worker aims at ceil(cameras / live workers), capped by its own capacity; one holding
  *   more than its share releases the surplus, so cameras spread out when workers join.
+ * - Ramp: a round starts at most `maxStartsPerRound` cameras; while cameras are still to be taken the
+ *   next round follows after `rampMs`, not after a whole `renewMs`, so a worker that takes over a dead
+ *   worker's hundreds of cameras does it within seconds, in small steps that leave its event loop (and
+ *   the renewals, which run on their own timer) room. The first round waits one `renewMs`, so that
+ *   workers started together see each other before they take cameras (no take-all-then-give-back).
  */
 export interface LeaseOptions {
   redis: Redis;
@@ -23,6 +28,10 @@ export interface LeaseOptions {
   leaseMs?: number;
   renewMs?: number;
   safetyMs?: number;
+  /** Pause between rounds while cameras are still to be taken (default 250 ms). */
+  rampMs?: number;
+  /** Cameras started per round at most (default 8). */
+  maxStartsPerRound?: number;
   log: Logger;
   /** Start running a camera; called once per acquisition. */
   start(cameraId: string): Promise<void> | void;
@@ -31,6 +40,25 @@ export interface LeaseOptions {
 }
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/**
+ * The live workers are a sorted set, each scored with the Redis-clock time its record expires: announcing
+ * is one ZADD, counting one ZREMRANGEBYSCORE + ZCARD, whatever else the Redis holds. (Counting worker keys
+ * with SCAN walked the whole keyspace, one round trip per 500 keys: with 45,000 unrelated keys and event
+ * loops busy with hundreds of cameras, one count took minutes and no camera was taken meanwhile.)
+ */
+const ANNOUNCE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return 1
+`;
+const COUNT_LIVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export class CameraLeases {
@@ -42,17 +70,20 @@ export class CameraLeases {
   private ticking: Promise<void> | undefined;
   private renewing: Promise<void> | undefined;
   /** Cameras started per round at most, so a large fleet ramps up without delaying renewals. */
-  private readonly maxStartsPerRound = 8;
+  private readonly maxStartsPerRound: number;
   private stopped = false;
   private readonly leaseMs: number;
   private readonly renewMs: number;
   private readonly safetyMs: number;
+  private readonly rampMs: number;
 
   constructor(private readonly opts: LeaseOptions) {
     this.workerId = opts.workerId ?? randomUUID();
     this.leaseMs = opts.leaseMs ?? 15_000;
     this.renewMs = opts.renewMs ?? 3_000;
     this.safetyMs = opts.safetyMs ?? Math.min(2_000, this.leaseMs / 4);
+    this.rampMs = opts.rampMs ?? Math.min(250, this.renewMs);
+    this.maxStartsPerRound = opts.maxStartsPerRound ?? 8;
     if (this.renewMs * 2 > this.leaseMs - this.safetyMs) {
       throw new RangeError('renewMs must leave room for at least two renewals within a lease');
     }
@@ -63,6 +94,9 @@ export class CameraLeases {
   }
   private workerKey(workerId: string): string {
     return `${this.opts.prefix}:ingest-worker:${workerId}`;
+  }
+  private workersKey(): string {
+    return `${this.opts.prefix}:ingest-workers`;
   }
 
   /** The cameras to share out (enabled cameras); may change at any time. */
@@ -87,13 +121,19 @@ export class CameraLeases {
     };
     renewLoop();
     const loop = () => {
+      let more = false;
       this.ticking = this.tick()
+        .then((m) => {
+          more = m;
+        })
         .catch((err: unknown) => this.opts.log.warn({ err: errorMessage(err) }, 'camera lease round failed'))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.renewMs);
+          if (!this.stopped) this.timer = setTimeout(loop, more ? this.rampMs : this.renewMs);
         });
     };
-    loop();
+    // The first round after one renewal period: the first renewal has announced this worker, and
+    // workers started at the same time have announced themselves too.
+    this.timer = setTimeout(loop, this.renewMs);
   }
 
   /** Drops what can no longer be trusted, announces this worker and renews every lease it holds. */
@@ -105,7 +145,14 @@ export class CameraLeases {
       ([, lease]) => now > lease.renewedAt + this.leaseMs - this.safetyMs,
     );
     await Promise.all(overdue.map(([cameraId]) => this.drop(cameraId, 'lost', false)));
-    await redis.set(this.workerKey(this.workerId), String(this.opts.capacity), 'PX', this.leaseMs);
+    // The worker's record (with its capacity, for people reading Redis) and its place in the live set.
+    const announced = await redis
+      .pipeline()
+      .set(this.workerKey(this.workerId), String(this.opts.capacity), 'PX', this.leaseMs)
+      .eval(ANNOUNCE, 1, this.workersKey(), this.workerId, String(this.leaseMs))
+      .exec();
+    const failed = announced?.find(([err]) => err);
+    if (failed) throw failed[0]!;
     const ids = [...this.held.keys()];
     if (ids.length === 0) return;
     const batch = redis.pipeline();
@@ -124,8 +171,11 @@ export class CameraLeases {
     await Promise.all(lost.map((cameraId) => this.drop(cameraId, 'lost', false)));
   }
 
-  /** One round: drop removed cameras, rebalance, acquire a bounded number of free cameras. */
-  async tick(): Promise<void> {
+  /**
+   * One round: drop removed cameras, rebalance, acquire a bounded number of free cameras. True when the
+   * round stopped at its start limit with cameras still to take (the next round should follow soon).
+   */
+  async tick(): Promise<boolean> {
     const { redis } = this.opts;
     await this.renewing;
     for (const cameraId of [...this.held.keys()]) {
@@ -134,44 +184,64 @@ export class CameraLeases {
     // 3. Fair share among the live workers.
     const workers = await this.liveWorkers();
     const share = Math.min(this.opts.capacity, Math.ceil(this.cameras.length / Math.max(1, workers)));
-    while (this.held.size > share) {
-      const surplus = [...this.held.keys()].sort().at(-1)!;
-      await this.drop(surplus, 'rebalance', true);
+    if (this.held.size > share) {
+      // The surplus is stopped in parallel (each release follows its own camera's stop).
+      const surplus = [...this.held.keys()].sort().slice(share);
+      await Promise.all(surplus.map((cameraId) => this.drop(cameraId, 'rebalance', true)));
     }
     // 4. Take free cameras up to the share, starting from a worker-specific offset to avoid stampedes.
+    // Leases are tried in batches (one pipelined round trip of SET NX per batch, as many as may still
+    // start this round), moving on past cameras others hold, until the round's limit or the share.
+    let capped = false;
     if (this.held.size < share) {
       const offset = hash(this.workerId) % Math.max(1, this.cameras.length);
-      const order = [...this.cameras.slice(offset), ...this.cameras.slice(0, offset)];
+      const order = [...this.cameras.slice(offset), ...this.cameras.slice(0, offset)].filter(
+        (cameraId) => !this.held.has(cameraId),
+      );
       let started = 0;
-      for (const cameraId of order) {
-        if (this.held.size >= share || this.stopped || started >= this.maxStartsPerRound) break;
-        if (this.held.has(cameraId)) continue;
-        const got = await redis.set(this.leaseKey(cameraId), this.workerId, 'PX', this.leaseMs, 'NX');
-        if (got !== 'OK') continue;
-        this.held.set(cameraId, { renewedAt: Date.now() });
-        started += 1;
-        try {
-          await this.opts.start(cameraId);
-        } catch (err) {
-          this.opts.log.error(
-            { camera: cameraId, err: errorMessage(err) },
-            'camera failed to start; lease released',
-          );
-          await this.drop(cameraId, 'removed', true);
+      let next = 0;
+      while (next < order.length && this.held.size < share && !this.stopped) {
+        if (started >= this.maxStartsPerRound) {
+          capped = true;
+          break;
+        }
+        const want = Math.min(this.maxStartsPerRound - started, share - this.held.size);
+        const batch = order.slice(next, next + want);
+        next += batch.length;
+        // The lease runs from before the request: trusting it from the reply would overstate it.
+        const sentAt = Date.now();
+        const pipeline = redis.pipeline();
+        for (const cameraId of batch)
+          pipeline.set(this.leaseKey(cameraId), this.workerId, 'PX', this.leaseMs, 'NX');
+        const replies = (await pipeline.exec()) ?? [];
+        for (const [i, cameraId] of batch.entries()) {
+          const [err, got] = replies[i] ?? [new Error('no reply'), null];
+          if (err || got !== 'OK') continue;
+          if (this.stopped) {
+            // stop() began while the batch was in flight: hand the lease straight back.
+            await redis.eval(RELEASE, 1, this.leaseKey(cameraId), this.workerId).catch(() => undefined);
+            continue;
+          }
+          this.held.set(cameraId, { renewedAt: sentAt });
+          started += 1;
+          try {
+            await this.opts.start(cameraId);
+          } catch (err) {
+            this.opts.log.error(
+              { camera: cameraId, err: errorMessage(err) },
+              'camera failed to start; lease released',
+            );
+            await this.drop(cameraId, 'removed', true);
+          }
         }
       }
     }
+    return capped;
   }
 
+  /** Workers whose announcement has not expired, this one included once it has announced. */
   private async liveWorkers(): Promise<number> {
-    let cursor = '0';
-    let count = 0;
-    do {
-      const [next, keys] = await this.opts.redis.scan(cursor, 'MATCH', this.workerKey('*'), 'COUNT', 500);
-      cursor = next;
-      count += keys.length;
-    } while (cursor !== '0');
-    return count;
+    return Number(await this.opts.redis.eval(COUNT_LIVE, 1, this.workersKey()));
   }
 
   private async drop(
@@ -199,7 +269,12 @@ export class CameraLeases {
     await this.ticking;
     await this.renewing;
     await Promise.all([...this.held.keys()].map((cameraId) => this.drop(cameraId, 'shutdown', true)));
-    await this.opts.redis.del(this.workerKey(this.workerId)).catch(() => undefined);
+    await this.opts.redis
+      .pipeline()
+      .del(this.workerKey(this.workerId))
+      .zrem(this.workersKey(), this.workerId)
+      .exec()
+      .catch(() => undefined);
   }
 }
 

@@ -7,7 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { CameraLeases } from '../../../pipeline/camera-leases.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/lease-worker.ts', import.meta.url));
 const ROOT = path.resolve(path.dirname(WORKER), '../../../..');
@@ -149,5 +151,75 @@ describe('camera leases across worker processes', () => {
     await new Promise((r) => setTimeout(r, LEASE_MS));
     expect(perWorker().get(small) ?? 0).toBeLessThanOrEqual(1);
     expect(overlaps()).toEqual([]);
+  });
+});
+
+describe('camera leases at fleet size (in one process)', () => {
+  const fleet = Array.from({ length: 40 }, (_, i) => `cam-${String(i + 1).padStart(2, '0')}`);
+
+  function worker(redis: Redis, prefix: string, log: { camera: string; what: string; at: number }[]) {
+    return new CameraLeases({
+      redis,
+      prefix,
+      capacity: 100,
+      leaseMs: 6000,
+      renewMs: 1000,
+      log: pino({ level: 'silent' }),
+      start: (camera) => void log.push({ camera, what: 'start', at: Date.now() }),
+      stop: (camera, reason) => void log.push({ camera, what: reason, at: Date.now() }),
+    });
+  }
+
+  it('ramps up a fleet many rounds large in seconds, not in rounds of renewMs', async () => {
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    const prefix = `pn-test-ramp-${process.pid}-${Date.now()}`;
+    const log: { camera: string; what: string; at: number }[] = [];
+    const leases = worker(redis, prefix, log);
+    leases.setCameras(fleet);
+    // Counting the live workers must not walk the keyspace (SCAN), whatever else the Redis holds.
+    const scan = vi.spyOn(redis, 'scan');
+    const startedAt = Date.now();
+    leases.start();
+    try {
+      // 40 cameras at 8 a round: 5 rounds. One renewMs before the first, then 250 ms apart (not 1 s).
+      await expect.poll(() => leases.holding.length, { timeout: 10_000, interval: 50 }).toBe(40);
+      // Rounds renewMs apart would need 1 + 4 × 1 s; 250 ms apart, about 2 s.
+      expect(Date.now() - startedAt).toBeLessThan(3200);
+      expect(new Set(log.map((e) => e.camera)).size).toBe(40);
+      expect(scan).not.toHaveBeenCalled();
+    } finally {
+      await leases.stop();
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
+  });
+
+  it('lets workers started together see each other before taking cameras (no give-back)', async () => {
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    const prefix = `pn-test-split-${process.pid}-${Date.now()}`;
+    const log: { camera: string; what: string; at: number }[] = [];
+    const a = worker(redis, prefix, log);
+    const b = worker(redis, prefix, log);
+    a.setCameras(fleet);
+    b.setCameras(fleet);
+    a.start();
+    // B comes 0.6 s later: taking cameras at once, A would have taken 3 rounds (24 > its share of 20)
+    // and given some back; waiting one renewMs (1 s) first, it sees B before taking any.
+    await new Promise((r) => setTimeout(r, 600));
+    b.start();
+    try {
+      await expect
+        .poll(() => [a.holding.length, b.holding.length], { timeout: 15_000, interval: 50 })
+        .toEqual([20, 20]);
+      expect(a.holding.filter((c) => b.holding.includes(c))).toEqual([]);
+      // Nothing was started and then given back for the other worker's share.
+      expect(log.filter((e) => e.what !== 'start')).toEqual([]);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
   });
 });
