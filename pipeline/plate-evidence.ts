@@ -26,9 +26,25 @@ export interface TrackPlateOptions {
   minVehiclePx: number;
   /** Vehicle crops are enlarged to this longer side for the text detector (default 640). */
   minLongSide: number;
+  /**
+   * Vehicle crops narrower than this many pixels are enlarged (Lanczos) to it before anything reads
+   * them (default 320), by at most `maxUpscale`. The text detector's own enlargement (`minLongSide`)
+   * does not suffice: the plate localiser measures text heights in the crop's own pixels and drops
+   * lines under 8 px, which is every line of a plate on a car 120–160 px wide (18–28 m away under a
+   * zoomed camera), and the recogniser reads the lines from the crop it was given.
+   */
+  minCropPx: number;
+  /** The largest enlargement of a vehicle crop (default 3). */
+  maxUpscale: number;
 }
 
-export const DEFAULT_TRACK_PLATE: TrackPlateOptions = { maxFrames: 4, minVehiclePx: 40, minLongSide: 640 };
+export const DEFAULT_TRACK_PLATE: TrackPlateOptions = {
+  maxFrames: 4,
+  minVehiclePx: 40,
+  minLongSide: 640,
+  minCropPx: 320,
+  maxUpscale: 3,
+};
 
 /** One frame's best plate on the vehicle. */
 export interface FramePlateRead {
@@ -80,7 +96,8 @@ export async function readTrackPlate(
     const region = vehicleRegion(sighting);
     try {
       const image: RgbImage = { data: frame.data, width: frame.width, height: frame.height };
-      const found = await reader.readPlates(cropImage(image, region), {
+      const { image: crop, scale } = await enlargeForReading(cropImage(image, region), o);
+      const found = await reader.readPlates(crop, {
         minLongSide: o.minLongSide,
         region: 'vn',
         maxPlates: 3,
@@ -94,7 +111,7 @@ export async function readTrackPlate(
         confidence: best.reading.confidence,
         colour: best.reading.colour,
         valid: best.reading.valid,
-        box: { x: best.box.x + region.x, y: best.box.y + region.y, w: best.box.w, h: best.box.h },
+        box: toFramePixels(best.box, region, scale),
       });
     } catch (err) {
       failures.push(`${new Date(frame.capturedAt).toISOString()}: ${errorMessage(err)}`);
@@ -123,17 +140,67 @@ export async function readTrackPlate(
   };
 }
 
-/** The largest sightings (the plate has the most pixels there), at most `maxFrames`, oldest first. */
+/**
+ * The largest sightings (the plate has the most pixels there), at most `maxFrames`, oldest first. A
+ * sighting whose box touches the frame's edge comes after every whole one: the vehicle is cut off
+ * there, and its plate (at the bottom of an approaching car's box, on the side of one leaving the
+ * frame's edge) often with it.
+ */
 export function pickSightings(sightings: readonly StillRef[], o: TrackPlateOptions): StillRef[] {
+  const area = (s: StillRef) => s.box!.w * s.box!.h * s.frame.width * s.frame.height;
   return sightings
     .filter((s) => s.box && s.box.w * s.frame.width >= o.minVehiclePx)
     .sort(
       (a, b) =>
-        b.box!.w * b.box!.h * b.frame.width * b.frame.height -
-          a.box!.w * a.box!.h * a.frame.width * a.frame.height || a.frame.capturedAt - b.frame.capturedAt,
+        Number(cutByEdge(a)) - Number(cutByEdge(b)) ||
+        area(b) - area(a) ||
+        a.frame.capturedAt - b.frame.capturedAt,
     )
     .slice(0, o.maxFrames)
     .sort((a, b) => a.frame.capturedAt - b.frame.capturedAt);
+}
+
+/** Whether the sighting's box touches the frame's edge (within a pixel). */
+function cutByEdge(s: StillRef): boolean {
+  const b = s.box!;
+  const px = 1 / s.frame.width;
+  const py = 1 / s.frame.height;
+  return b.x <= px || b.y <= py || b.x + b.w >= 1 - px || b.y + b.h >= 1 - py;
+}
+
+/** The enlargement applied to a vehicle crop `width` pixels wide: 1 when it is wide enough. */
+export function readingScale(width: number, o: Pick<TrackPlateOptions, 'minCropPx' | 'maxUpscale'>): number {
+  if (width <= 0 || width >= o.minCropPx) return 1;
+  return Math.min(o.maxUpscale, o.minCropPx / width);
+}
+
+/** The crop enlarged for reading (see `minCropPx`), and the factor (1: the crop itself). */
+export async function enlargeForReading(
+  crop: RgbImage,
+  o: Pick<TrackPlateOptions, 'minCropPx' | 'maxUpscale'>,
+): Promise<{ image: RgbImage; scale: { x: number; y: number } }> {
+  const k = readingScale(crop.width, o);
+  if (k === 1) return { image: crop, scale: { x: 1, y: 1 } };
+  const width = Math.max(1, Math.round(crop.width * k));
+  const height = Math.max(1, Math.round(crop.height * k));
+  const data = await sharp(Buffer.from(crop.data.buffer, crop.data.byteOffset, crop.data.length), {
+    raw: { width: crop.width, height: crop.height, channels: 3 },
+  })
+    .resize(width, height, { kernel: 'lanczos3', fit: 'fill' })
+    .raw()
+    .toBuffer();
+  // The factors actually applied (after rounding), to map boxes back.
+  return { image: { data, width, height }, scale: { x: width / crop.width, y: height / crop.height } };
+}
+
+/** A box on the (enlarged) crop of `region`, in frame pixels. */
+export function toFramePixels(box: PixelBox, region: PixelBox, scale: { x: number; y: number }): PixelBox {
+  return {
+    x: region.x + box.x / scale.x,
+    y: region.y + box.y / scale.y,
+    w: box.w / scale.x,
+    h: box.h / scale.y,
+  };
 }
 
 /** The vehicle box in frame pixels, with a small margin (plates sit at the box's edge). */
