@@ -103,6 +103,8 @@ interface LostTrack {
   filter: BoxKalman;
   hits: number;
   lastSeenAt: number;
+  /** Its last observations (for `leftByPerspective`). */
+  last: TrackPoint[];
 }
 
 /**
@@ -153,6 +155,7 @@ export class IouTracker {
     const low = detections.filter((d) => d.score >= lowScore && d.score < highScore);
 
     const unmatched = new Set(this.tracks);
+    const gone = new Set(this.tracks.filter((tr) => leftByPerspective(tr.history, t)).map((tr) => tr.id));
     const pass = (
       candidates: TrackInput[],
       cost: (track: Track, det: TrackInput) => number,
@@ -173,6 +176,10 @@ export class IouTracker {
       return candidates.filter((d) => !used.has(d));
     };
     const overlapCost = (gated: boolean, minIou: number) => (track: Track, det: TrackInput) => {
+      // A vehicle that was approaching fast enough to have passed out of the picture since it was last
+      // seen is gone: another vehicle appearing where the constant-velocity prediction puts it (at the
+      // frame's bottom edge, a car coming up the other way) is not it.
+      if (gone.has(track.id)) return FORBIDDEN;
       const prior = priors.get(track.id)!;
       const overlap = iou(prior.box, det.box);
       if (overlap >= minIou) return 1 - overlap;
@@ -185,7 +192,7 @@ export class IouTracker {
     // uncertainty grows with the gap) decide, and a vehicle lost for longer is re-identified by lineage.
     // On simulated crossing traffic at 2 fps, allowing gaps here added a fifth more wrong links.
     const motion = (track: Track, det: TrackInput) =>
-      track.misses > 0
+      track.misses > 0 || gone.has(track.id)
         ? FORBIDDEN
         : (this.motionCost(track, this.filters.get(track.id)!, priors.get(track.id)!.box, det.box, t) ??
           FORBIDDEN);
@@ -204,6 +211,7 @@ export class IouTracker {
             filter: this.filters.get(track.id)!,
             hits: track.hits,
             lastSeenAt: track.lastSeenAt,
+            last: track.history.slice(-2),
           });
         }
         this.filters.delete(track.id);
@@ -357,6 +365,7 @@ export class IouTracker {
     const consider = (lost: LostTrack | Track, filter: BoxKalman) => {
       if (lost.lastSeenAt >= track.firstSeenAt || !compatible(lost.label, track.label)) return;
       if (track.firstSeenAt - lost.lastSeenAt > this.options.reidentifyMs) return;
+      if (leftByPerspective('last' in lost ? lost.last : lost.history, first.t)) return;
       const predicted = filter.prior(first.t).box;
       const cost = this.motionCost(lost, filter, predicted, first.box, first.t, true);
       if (cost !== undefined && (!best || cost < best.cost)) best = { lost, cost };
@@ -391,6 +400,37 @@ export class IouTracker {
     }
     // A car seen once as a truck stays the class it was seen as first (stable ids and classes).
   }
+}
+
+/**
+ * Whether a vehicle approaching the camera must have left the picture by time t. In perspective a
+ * vehicle's image size is inversely proportional to its distance, so at a steady speed the inverse of
+ * its size changes linearly in time; and the image row of any point of it at a fixed height (the top
+ * of its box) lies, below the horizon, in proportion to its size. Extrapolated from its last two
+ * observations (at most 2 s apart): the vehicle has passed the camera (the inverse of its size at or
+ * below zero) or its top is below the frame's bottom edge. A side cut off by the frame's edge is not
+ * measured (the width of a box clipped at the bottom, the height of one clipped at a side). A
+ * constant-velocity prediction (the Kalman filter's) instead puts a fast approaching car still inside
+ * the frame a second after it left, where a car coming the other way appears.
+ */
+export function leftByPerspective(history: readonly TrackPoint[], t: number): boolean {
+  const n = history.length;
+  if (n < 2) return false;
+  const a = history[n - 2]!;
+  const b = history[n - 1]!;
+  if (b.t <= a.t || b.t - a.t > 2000 || t <= b.t) return false;
+  const EDGE = 0.002;
+  const clippedX = (x: Box) => x.x <= EDGE || x.x + x.w >= 1 - EDGE;
+  const clippedY = (x: Box) => x.y <= EDGE || x.y + x.h >= 1 - EDGE;
+  const useWidth = !clippedX(a.box) && !clippedX(b.box);
+  if (!useWidth && (clippedY(a.box) || clippedY(b.box))) return false;
+  const size = (x: Box) => (useWidth ? x.w : x.h);
+  const [sa, sb] = [size(a.box), size(b.box)];
+  if (!(sa > 0 && sb > sa)) return false; // not approaching
+  const inverse = 1 / sb + ((1 / sb - 1 / sa) / (b.t - a.t)) * (t - b.t);
+  if (inverse <= 0) return true;
+  const top = b.box.y + ((b.box.y - a.box.y) * (1 / inverse - sb)) / (sb - sa);
+  return top > 1;
 }
 
 /** Whether the centre's step from a to b and the step from b to c do not point in opposite directions. */

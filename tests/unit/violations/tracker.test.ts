@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IouTracker } from '../../../violations/tracker.js';
+import { IouTracker, leftByPerspective } from '../../../violations/tracker.js';
 
 const car = (x: number, y: number, score = 0.8, label = 'car') => ({
   label,
@@ -237,5 +237,65 @@ describe('tracker at low frame rates (perspective, track breaks)', () => {
     expect(track!.lineage).toBe(track!.id);
     // The lost one's lineage is kept a while, for a continuation that may still come.
     expect(tracker.lineages).toEqual(new Set([1, track!.id]));
+  });
+
+  it('does not give a car that has left at the bottom the track of a car coming the other way where it was predicted', () => {
+    // As in scenario s2043505970: a car at 88 km/h (12.2 m a frame at 2 fps) leaves under the camera;
+    // half a second (and, in the second case, a missed frame) later a car driving up the other lane
+    // appears at the bottom of the same lane, where the constant-velocity prediction still puts the
+    // first one.
+    for (const gap of [500, 1000]) {
+      const tracker = new IouTracker();
+      for (let i = 0; i < 4; i++) tracker.update(i * 500, [clipped(seen(-1.2, 48 - i * 12.2))]);
+      const first = tracker.active[0]!;
+      expect(first.history).toHaveLength(4);
+      if (gap > 500) tracker.update(2000, []);
+      const at = 1500 + gap;
+      // The other car, the wrong way up the same lane: 10.5 m, then 14 m, 17.5 m.
+      for (let k = 0; k < 3; k++) tracker.update(at + k * 500, [clipped(seen(-1.2, 10.5 + 3.5 * k))]);
+      const other = tracker.active.find((t) => t.lastSeenAt === at + 1000)!;
+      expect(other.id).not.toBe(first.id);
+      expect(other.lineage).not.toBe(first.lineage);
+      expect(first.history.every((h) => h.t <= 1500)).toBe(true);
+    }
+  });
+
+  it('keeps the track of a car approaching at 30 km/h that is missed for a frame near the bottom', () => {
+    const tracker = new IouTracker();
+    // 4.2 m a frame, from 30 m down to 13.2 m; missed at 17.4 m.
+    const z = [30, 25.8, 21.6, 17.4, 13.2];
+    for (let i = 0; i < z.length; i++) tracker.update(i * 500, i === 3 ? [] : [clipped(seen(-1.2, z[i]!))]);
+    expect(tracker.active.map((t) => [t.id, t.history.length])).toEqual([[1, 4]]);
+  });
+});
+
+/** The box as a detector reports it: clipped to the frame. */
+function clipped(d: ReturnType<typeof seen>) {
+  const x0 = Math.max(0, d.box.x);
+  const y0 = Math.max(0, d.box.y);
+  const x1 = Math.min(1, d.box.x + d.box.w);
+  const y1 = Math.min(1, d.box.y + d.box.h);
+  return { ...d, box: { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } };
+}
+
+describe('leftByPerspective', () => {
+  const point = (t: number, d: ReturnType<typeof seen>) => ({ t, box: clipped(d).box, score: 0.8 });
+  it('says a car approaching fast has left once its top would be below the frame, not before', () => {
+    // 24 m then 12 m (88 km/h at 2 fps): at 0 m half a second later, long gone.
+    const h = [point(0, seen(0, 24)), point(500, seen(0, 12))];
+    expect(leftByPerspective(h, 1000)).toBe(true);
+    // Its top leaves the frame's bottom edge at 4.8 m (1000 · (4.5 − 1.5) / (720 − 100)): a tenth of
+    // a second after the last sighting it is at 9.6 m, still in view.
+    expect(leftByPerspective(h, 600)).toBe(false);
+  });
+
+  it('never says so of a receding, a standing or a once-seen vehicle, nor from boxes cut on two sides', () => {
+    expect(leftByPerspective([point(0, seen(0, 12)), point(500, seen(0, 24))], 3000)).toBe(false);
+    expect(leftByPerspective([point(0, seen(0, 12)), point(500, seen(0, 12))], 3000)).toBe(false);
+    expect(leftByPerspective([point(500, seen(0, 12))], 3000)).toBe(false);
+    // Cut by the left and the bottom edges: neither side measures its size.
+    const corner = [point(0, seen(-4, 6.5)), point(500, seen(-4, 5.5))];
+    expect(corner.every((p) => p.box.x === 0 && p.box.y + p.box.h === 1)).toBe(true);
+    expect(leftByPerspective(corner, 1000)).toBe(false);
   });
 });
