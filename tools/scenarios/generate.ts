@@ -25,6 +25,7 @@ export const FRAME = { width: 1280, height: 720, fps: 10 } as const;
 /** Rules the generator scripts violations of. */
 export const COVERED_RULES = [
   'red_light',
+  'stop_line',
   'speeding',
   'wrong_way',
   'wrong_lane',
@@ -70,6 +71,11 @@ export interface TruthAct {
   fromS: number;
   toS: number;
   details: Record<string, number | string>;
+  /**
+   * An act a camera analysed at 2 frames a second cannot establish (a car that crosses the view too
+   * fast for the observations the rule needs): neither counted nor, if recorded, a false flag.
+   */
+  unobservable?: boolean;
 }
 
 export interface LaneSpec {
@@ -327,6 +333,9 @@ export function generateScenario(seed: number, opts: GenerateOptions): ScenarioS
   };
   const ctx: Ctx = {
     rng,
+    // Choices added after the first generator (stop-line overshoot, class-restricted lanes) draw from
+    // their own stream, so the scripts of every other vehicle, and their rendered clips, stay as they were.
+    extra: mulberry32(deriveSeed(seed, EXTRA_STREAM)),
     camera,
     photos: opts.photos,
     usedPlates: new Set(),
@@ -353,8 +362,34 @@ export function generateScenario(seed: number, opts: GenerateOptions): ScenarioS
   };
 }
 
+/** The index of the generator's second random stream (deriveSeed(seed, EXTRA_STREAM)). */
+const EXTRA_STREAM = 0x5c1;
+
+/**
+ * How far past the stop line a stop-line violator stands: the bottom of its sprite (the ground point)
+ * past the line by this share of the sprite's height. A detector boxes the car inside the sprite:
+ * measured on the rendered clips, the box's bottom lies 0–0.2 sprite heights above the sprite's and
+ * the box is 0.75–0.9 of its height, so the box's front is 0.33–0.5 box heights past the line:
+ * inside the window the generated scenes configure (`SIGNAL_RULES`: at least 0.15, the stop-line
+ * rule's minOvershoot, and under 0.6, where the red-light rule's minPastLine and the stop-line rule's
+ * maxOvershoot put a vehicle in the intersection).
+ */
+export const STOP_LINE_OVERSHOOT = 0.45;
+
+/**
+ * Thresholds of the generated signalled scenes (per camera, as an operator sets them). The defaults
+ * overlap: a vehicle standing 0.25–1 box heights past the line satisfies both the red-light rule
+ * (minPastLine 0.25) and the stop-line rule (maxOvershoot 1). Here one boundary, 0.6, separates
+ * "stopped past the line" from "went into the intersection".
+ */
+export const SIGNAL_RULES = {
+  redLight: { minPastLine: 0.6 },
+  stopLine: { minOvershoot: 0.15, maxOvershoot: 0.6 },
+} as const;
+
 interface Ctx {
   rng: Prng;
+  extra: Prng;
   camera: CameraModel;
   photos: readonly string[];
   usedPlates: Set<string>;
@@ -465,11 +500,16 @@ function signalSite(ctx: Ctx): SiteBody {
       const current = phases.find((p) => p.from <= earliest && earliest < p.to)!;
       const stopper = current.phase === 'red' && rng.chance(0.3);
       if (stopper) {
-        // Arrives during a red, stops short of the line, goes on green.
+        // Arrives during a red, stops short of the line (or, a stop-line violator, a little past it),
+        // goes on green.
         const brakeS = 3;
         const red = current;
         const stopAt = red.from + rng.range(1, 2.5);
-        const stopZ = stopLineZ + rng.range(2.5, 4.5);
+        const shortOf = stopLineZ + rng.range(2.5, 4.5);
+        const pastLine = ctx.extra.chance(0.5);
+        const stopZ = pastLine
+          ? stopLineZ * (1 - (STOP_LINE_OVERSHOOT * SPRITE_HEIGHT_M) / camera.heightM)
+          : shortOf;
         const brakeFrom = stopZ + (speed * brakeS) / 2;
         const t0 = stopAt - brakeS - (farZ() - brakeFrom) / speed;
         const go = red.to + rng.range(0.8, 1.6);
@@ -479,15 +519,33 @@ function signalSite(ctx: Ctx): SiteBody {
           free += 2;
           continue;
         }
-        const v = addVehicle(ctx, 'stops at the red, goes on green', [
-          { t: t0, x: xc, z: farZ() },
-          { t: stopAt - brakeS, x: xc, z: brakeFrom },
-          { t: stopAt, x: xc, z: stopZ, ease: 'out' },
-          { t: go, x: xc, z: stopZ },
-          { t: go + accS, x: xc, z: accZ, ease: 'in' },
-          { t: go + accS + (accZ - exit) / speed, x: xc, z: exit },
-        ]);
-        ctx.clean.push({ vehicle: v.id, plate: v.plate.compact, behaviour: v.behaviour });
+        const v = addVehicle(
+          ctx,
+          pastLine ? 'stops past the stop line on red, goes on green' : 'stops at the red, goes on green',
+          [
+            { t: t0, x: xc, z: farZ() },
+            { t: stopAt - brakeS, x: xc, z: brakeFrom },
+            { t: stopAt, x: xc, z: stopZ, ease: 'out' },
+            { t: go, x: xc, z: stopZ },
+            { t: go + accS, x: xc, z: accZ, ease: 'in' },
+            { t: go + accS + (accZ - exit) / speed, x: xc, z: exit },
+          ],
+        );
+        if (pastLine) {
+          // Standing still past the line on red for minStoppedS (1.5 s): the engine counts standing from
+          // the first observation within its drift of the final spot, up to a second before the stop
+          // while it creeps the last metre.
+          const at = stopAt + 1.5;
+          ctx.truth.push({
+            rule: 'stop_line',
+            vehicle: v.id,
+            plate: v.plate.compact,
+            atS: round3(at),
+            fromS: round3(at - 1.5),
+            toS: round3(at + 1.5),
+            details: { overshoot: STOP_LINE_OVERSHOOT, stopZ: round3(stopZ), stopLineZ },
+          });
+        } else ctx.clean.push({ vehicle: v.id, plate: v.plate.compact, behaviour: v.behaviour });
         free = go + accS + 1.5;
         startFree = go;
         continue;
@@ -570,6 +628,7 @@ function signalSite(ctx: Ctx): SiteBody {
         }
       : {}),
     lanes: lanes.map((l) => laneConfig(camera, l, 'wrong_way')),
+    rules: structuredClone(SIGNAL_RULES),
   };
   return { lanes, twoWay: false, signal, scene };
 }
@@ -578,7 +637,12 @@ function round4(v: number): number {
   return Math.round(v * 1e4) / 1e4;
 }
 
-function laneConfig(cam: CameraModel, lane: LaneSpec, against: 'wrong_way' | 'wrong_lane') {
+function laneConfig(
+  cam: CameraModel,
+  lane: LaneSpec,
+  against: 'wrong_way' | 'wrong_lane',
+  allowedClasses?: readonly string[],
+) {
   const xc = (lane.xFrom + lane.xTo) / 2;
   const near = zAtRow(cam, FRAME.height);
   const far = 60;
@@ -588,6 +652,7 @@ function laneConfig(cam: CameraModel, lane: LaneSpec, against: 'wrong_way' | 'wr
     polygon: quad(cam, lane.xFrom, lane.xTo, near, ROAD_FAR_Z),
     direction: { entry: projectNorm(cam, xc, entryZ), exit: projectNorm(cam, xc, exitZ_) },
     against,
+    ...(allowedClasses ? { allowedClasses: [...allowedClasses] } : {}),
   };
 }
 
@@ -735,7 +800,7 @@ function roadSite(ctx: Ctx): SiteBody {
         atS: round3(span.from),
         fromS: round3(onScreen?.from ?? span.from),
         toS: round3(span.to + 1),
-        details: { lane: lane.id },
+        details: twoWay ? { lane: lane.id, kind: 'half' } : { lane: lane.id },
       });
     } else if (kind === 'sidewalk' && span) {
       // Until the vehicle has left the frame altogether: cut off by the edge it is still detected (the
@@ -756,13 +821,42 @@ function roadSite(ctx: Ctx): SiteBody {
     freeAt.set(laneId, start + busy + gap);
   }
 
+  // On some one-way roads the left lane is reserved for motorbikes (per the scene configuration; the
+  // marking is not drawn): every car driven in it is in the wrong lane for its class, whatever else it
+  // does. The cars are the ones scripted above; only the configuration and the truth change.
+  // (Configuration only: the lane specs are part of what is drawn, and the clip's cache key.)
+  const reserved = !twoWay && ctx.extra.chance(0.5) ? lanes[0]! : undefined;
+  if (reserved) {
+    for (const v of ctx.vehicles) {
+      if (!v.keys.every((k) => k.x > reserved.xFrom && k.x < reserved.xTo)) continue;
+      const span = visibleSpan(camera, v.keys);
+      if (!span) continue;
+      const onScreen = visibleSpan(camera, v.keys, 30);
+      ctx.truth.push({
+        rule: 'wrong_lane',
+        vehicle: v.id,
+        plate: v.plate.compact,
+        atS: round3(span.from),
+        fromS: round3(onScreen?.from ?? span.from),
+        toS: round3(span.to + 1),
+        details: { lane: reserved.id, kind: 'class', allowedClasses: 'motorcycle' },
+        // The rule wants 4 observations in the lane (wrongLane.minFrames, 1.5 s at 2 fps): a speeder
+        // trackable for less than 2.5 s cannot give them.
+        ...(span.to - span.from < 2.5 ? { unobservable: true } : {}),
+      });
+      ctx.clean = ctx.clean.filter((c) => c.vehicle !== v.id);
+    }
+  }
+
   const near = zAtRow(camera, FRAME.height);
   const across = (z: number) => ({
     a: projectNorm(camera, -LANE_W - 0.2, z),
     b: projectNorm(camera, LANE_W + 0.2, z),
   });
   const scene: Record<string, unknown> = {
-    lanes: lanes.map((l) => laneConfig(camera, l, twoWay ? 'wrong_lane' : 'wrong_way')),
+    lanes: lanes.map((l) =>
+      laneConfig(camera, l, twoWay ? 'wrong_lane' : 'wrong_way', l === reserved ? ['motorcycle'] : undefined),
+    ),
     speed: {
       limitsKmh: { car: gate.limitKmh, truck: gate.limitKmh, bus: gate.limitKmh },
       toleranceKmh: gate.toleranceKmh,

@@ -96,8 +96,11 @@ export interface ScenarioOutcome {
     plate: string | null;
     verdict: RowVerdict['kind'];
     act: number | null;
+    /** The matched act's vehicle and variant (`details.kind`: wrong_lane `half` or `class`), if any. */
+    vehicle: string | null;
+    kind: string | null;
   }[];
-  missed: { rule: string; vehicle: string; plate: string; at_s: number }[];
+  missed: { rule: string; vehicle: string; plate: string; at_s: number; kind: string | null }[];
   plates_wrong: { rule: string; expected: string; read: string | null }[];
   bundles: { verified: number; failed: { id: number; problems: string[] }[] };
   error: string | null;
@@ -355,7 +358,7 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
       bundles_verified: bundlesVerified,
       bundles_failed: bundlesFailed,
       per_rule: figures,
-      not_covered: ['stop_line', 'intersection_stopping', 'wrong_lane (class-restricted lanes)'],
+      not_covered: ['intersection_stopping', 'motorbikes (only cars are scripted)'],
       scenarios: outcomes,
     };
   } finally {
@@ -381,7 +384,13 @@ function emptyOutcome(spec: ScenarioSpec, clip: string): ScenarioOutcome {
       clip_to_s: 0,
     },
     verdicts: [],
-    missed: spec.truth.map((t) => ({ rule: t.rule, vehicle: t.vehicle, plate: t.plate, at_s: t.atS })),
+    missed: spec.truth.map((t) => ({
+      rule: t.rule,
+      vehicle: t.vehicle,
+      plate: t.plate,
+      at_s: t.atS,
+      kind: actKind(t),
+    })),
     plates_wrong: [],
     bundles: { verified: 0, failed: [] },
     error: null,
@@ -534,10 +543,12 @@ async function runOne(
       plate: v.row.plate,
       verdict: v.kind,
       act: v.act,
+      vehicle: v.act === null ? null : spec.truth[v.act]!.vehicle,
+      kind: v.act === null ? null : actKind(spec.truth[v.act]!),
     }));
     outcome.missed = spec.truth
       .filter((_, i) => m.matched[i] === null)
-      .map((t) => ({ rule: t.rule, vehicle: t.vehicle, plate: t.plate, at_s: t.atS }));
+      .map((t) => ({ rule: t.rule, vehicle: t.vehicle, plate: t.plate, at_s: t.atS, kind: actKind(t) }));
     outcome.plates_wrong = spec.truth.flatMap((t, i) => {
       const row = m.matched[i];
       return row && row.plate !== t.plate ? [{ rule: t.rule, expected: t.plate, read: row.plate }] : [];
@@ -563,6 +574,11 @@ async function runOne(
   }
 }
 
+function actKind(t: TruthAct): string | null {
+  const k = t.details['kind'];
+  return typeof k === 'string' ? k : null;
+}
+
 /**
  * The acts a scenario's evaluated part of the clip (from its first analysed frame to its last) can be
  * judged on: their window starts a second after the first frame and ends at most two after the last.
@@ -574,7 +590,10 @@ export function withinEvaluated(
   rows: readonly RecordedRow[],
   frames: { clip_from_s: number; clip_to_s: number },
 ): { seen: TruthAct[]; rows: RecordedRow[] } {
-  const inside = (t: TruthAct) => t.fromS >= frames.clip_from_s + 1 && t.toS <= frames.clip_to_s + 2;
+  // An act the rules cannot establish at the analysed frame rate (`unobservable`) is judged like one
+  // outside the evaluated part: neither a miss nor, when a row records it all the same, a false flag.
+  const inside = (t: TruthAct) =>
+    !t.unobservable && t.fromS >= frames.clip_from_s + 1 && t.toS <= frames.clip_to_s + 2;
   const seen = truth.filter(inside);
   const unseen = truth.filter((t) => !inside(t));
   const m = matchScenario([...seen, ...unseen], rows);

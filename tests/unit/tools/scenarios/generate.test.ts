@@ -8,8 +8,10 @@ import {
   projectNorm,
   projectPx,
   quad,
+  STOP_LINE_OVERSHOOT,
   type ScenarioSpec,
 } from '../../../../tools/scenarios/generate.js';
+import { SPRITE_HEIGHT_M } from '../../../../tools/scenarios/sprites.js';
 import { pointInPolygon } from '../../../../violations/geometry.js';
 import { scenarioPhase } from '../../../../tools/scenarios/render.js';
 import { sceneForRun } from '../../../../tools/scenarios/run.js';
@@ -64,7 +66,8 @@ describe('scenario generator', () => {
     for (const s of specs('signal', 16)) {
       const z = s.signal!.stopLineZ;
       for (const act of s.truth) {
-        expect(act.rule).toBe('red_light');
+        expect(['red_light', 'stop_line']).toContain(act.rule);
+        if (act.rule !== 'red_light') continue;
         const v = s.vehicles.find((x) => x.id === act.vehicle)!;
         expect(crossingTime(v.keys, z)).toBeCloseTo(act.atS, 3);
         for (const dt of [-0.9, 0, 0.9]) expect(scenarioPhase(s, act.atS + dt)).toBe('red');
@@ -124,6 +127,71 @@ describe('scenario generator', () => {
         } else expect(stood).toBeLessThan(dwell - 3);
       }
     }
+  });
+
+  it('stops stop-line violators past the line by the overshoot, on red from the stop to the act; others short of it', () => {
+    let violators = 0;
+    let short = 0;
+    for (const s of specs('signal', 40)) {
+      const sig = s.signal!;
+      const phase = (t: number) => scenarioPhase(s, t);
+      for (const v of s.vehicles.filter((x) => x.behaviour.startsWith('stops'))) {
+        const stop = v.keys[2]!;
+        const go = v.keys[3]!;
+        const acts = s.truth.filter((t) => t.vehicle === v.id);
+        const lineY = projectPx(s.camera, 0, sig.stopLineZ).y;
+        const frontY = projectPx(s.camera, 0, stop.z).y;
+        const boxH = (SPRITE_HEIGHT_M * s.camera.focalPx) / stop.z;
+        if (v.behaviour.includes('past the stop line')) {
+          violators++;
+          expect(acts.map((a) => a.rule)).toEqual(['stop_line']);
+          // The sprite's bottom past the line by the overshoot (in sprite heights); the scene puts the
+          // boundary between a stop-line and a red-light matter further in, where both rules see it.
+          expect((frontY - lineY) / boxH).toBeCloseTo(STOP_LINE_OVERSHOOT, 6);
+          const rules = parseSceneConfig(s.scene).rules;
+          expect(rules.redLight.minPastLine).toBe(rules.stopLine.maxOvershoot);
+          expect(rules.stopLine.maxOvershoot).toBeGreaterThan(STOP_LINE_OVERSHOOT);
+          expect(rules.stopLine.minOvershoot).toBeLessThan(STOP_LINE_OVERSHOOT / 2);
+          const act = acts[0]!;
+          for (let t = stop.t; t <= act.toS; t += 0.1) expect(phase(t)).toBe('red');
+          // Standing there longer than the red-light rule's settling time after the crossing.
+          expect(go.t - stop.t).toBeGreaterThan(4);
+        } else {
+          short++;
+          expect(acts).toEqual([]);
+          expect(stop.z).toBeGreaterThan(sig.stopLineZ + 2);
+        }
+      }
+    }
+    expect(violators).toBeGreaterThan(0);
+    expect(short).toBeGreaterThan(0);
+  });
+
+  it('reserves the left lane of some one-way roads for motorbikes, and flags every car driven in it', () => {
+    let reserved = 0;
+    for (const s of specs('road', 40)) {
+      const scene = parseSceneConfig(s.scene);
+      const lane = scene.lanes.find((l) => l.allowedClasses);
+      const classActs = s.truth.filter((t) => t.rule === 'wrong_lane' && t.details['kind'] === 'class');
+      if (!lane) {
+        expect(classActs).toEqual([]);
+        continue;
+      }
+      reserved++;
+      expect(s.twoWay).toBe(false);
+      expect(lane.allowedClasses).toEqual(['motorcycle']);
+      const spec = s.lanes.find((l) => l.id === lane.id)!;
+      const inLane = s.vehicles.filter((v) => v.keys.every((k) => k.x > spec.xFrom && k.x < spec.xTo));
+      expect(new Set(classActs.map((a) => a.vehicle))).toEqual(new Set(inLane.map((v) => v.id)));
+      // Each car in the lane is inside its polygon where the scene says so.
+      for (const act of classActs) {
+        const v = s.vehicles.find((x) => x.id === act.vehicle)!;
+        const p = positionAt(v.keys, (act.fromS + act.toS) / 2)!;
+        const at = projectPx(s.camera, p.x, p.z);
+        if (at.y < 720) expect(pointInPolygon({ x: at.x / 1280, y: at.y / 720 }, lane.polygon)).toBe(true);
+      }
+    }
+    expect(reserved).toBeGreaterThan(0);
   });
 
   it('moves along its keys, and a fixed-time plan put on the wall clock shows the clip phases', () => {

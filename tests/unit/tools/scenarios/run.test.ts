@@ -37,6 +37,16 @@ describe('scenario evaluation window', () => {
     expect(withinEvaluated(truth, rows, frames).rows.map((r) => r.id)).toEqual([1, 2]);
   });
 
+  it('leaves out acts the rules cannot establish at the frame rate, and the rows that record them all the same', () => {
+    const fast = { ...act('wrong_lane', 10, 13, '05'), unobservable: true };
+    const truth = [fast, act('wrong_lane', 20, 25, '06')];
+    const rows = [row(1, 'wrong_lane', 12), row(2, 'wrong_lane', 21), row(3, 'wrong_lane', 30)];
+    const { seen, rows: scored } = withinEvaluated(truth, rows, frames);
+    expect(seen.map((a) => a.vehicle)).toEqual(['06']);
+    // Row 3 matches nothing: still a false flag.
+    expect(scored.map((r) => r.id)).toEqual([2, 3]);
+  });
+
   it('leaves out acts whose window ends more than 2 s after the last analysed frame', () => {
     const truth = [act('wrong_lane', 30, 41.6, '03'), act('wrong_lane', 30, 41.4, '04')];
     expect(withinEvaluated(truth, [], frames).seen.map((a) => a.vehicle)).toEqual(['04']);
