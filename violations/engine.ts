@@ -64,6 +64,16 @@ export interface Flag {
   models: { name: string; version: string; sha256?: string }[];
 }
 
+/**
+ * Codes that cover a lesser one for the same vehicle: crossing on red and going on (red_light) includes
+ * having stood past the line on red (stop_line) on the way, so the lesser code is dropped when both are
+ * met, whichever is established first while its flag is still pending (its "after" still not yet taken).
+ */
+const SUPERSEDES: Readonly<Record<string, readonly string[]>> = { red_light: ['stop_line'] };
+const SUPERSEDED_BY: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(SUPERSEDES).flatMap(([major, minors]) => minors.map((m) => [m, [major]])),
+);
+
 export interface EngineOptions {
   rules?: Rule[];
   tracker?: Partial<TrackerOptions>;
@@ -169,6 +179,14 @@ export class ViolationEngine {
         const key = `${track.lineage}:${hit.ruleCode}`;
         if (this.flagged.has(key)) continue;
         this.flagged.add(key);
+        // One act, one code: a vehicle that ran the red is not also fined for standing past the line.
+        if (SUPERSEDED_BY[hit.ruleCode]?.some((c) => this.flagged.has(`${track.lineage}:${c}`))) continue;
+        for (const lesser of SUPERSEDES[hit.ruleCode] ?? []) {
+          const i = this.pending.findIndex(
+            (p) => p.track.lineage === track.lineage && p.hit.ruleCode === lesser,
+          );
+          if (i >= 0) this.pending.splice(i, 1);
+        }
         this.pending.push({ hit: this.withSignalRecord(hit), track, models });
       }
     }

@@ -43,6 +43,20 @@ describe('violation engine', () => {
     expect(flag.trackKey).toMatch(/^[0-9a-z]+-\d+$/);
   });
 
+  it('flags a car that crosses on red and stops just past the line for the red light only', () => {
+    const engine = new ViolationEngine(scene, { afterMs: 1000, beforeMs: 1000 });
+    // Front 0.5 box heights past the line, then standing there for 4 s.
+    const flags = drive(engine, [0.3, 0.35, 0.4, 0.45, 0.55, 0.6, ...Array<number>(9).fill(0.6)]);
+    expect(flags.map((f) => f.ruleCode)).toEqual(['red_light']);
+  });
+
+  it('still flags a car that stands past the line without having run the red', () => {
+    const stopOnly = parseSceneConfig({ ...scene, rules: { redLight: { minPastLine: 0.6 } } });
+    const engine = new ViolationEngine(stopOnly, { afterMs: 1000, beforeMs: 1000 });
+    const flags = drive(engine, [0.3, 0.35, 0.4, 0.45, 0.55, 0.6, ...Array<number>(9).fill(0.6)]);
+    expect(flags.map((f) => f.ruleCode)).toEqual(['stop_line']);
+  });
+
   it('waits for the after still before releasing a flag', () => {
     const engine = new ViolationEngine(scene, { afterMs: 2000 });
     expect(drive(engine, [0.3, 0.4, 0.45, 0.55, 0.6])).toHaveLength(0);
