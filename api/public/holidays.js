@@ -1,5 +1,5 @@
 import { createI18n } from './i18n.js';
-import { api, ApiError, currentUser, el, hasRole, setupLogin, signOut } from './staff.js';
+import { api, ApiError, el, setupStaffShell, STAFF_STRINGS } from './staff.js';
 
 /**
  * The public-holiday calendar of the fine procedure (GET/PUT/DELETE /api/admin/holidays): supervisors
@@ -8,22 +8,9 @@ import { api, ApiError, currentUser, el, hasRole, setupLogin, signOut } from './
 
 const STRINGS = {
   vi: {
+    ...STAFF_STRINGS.vi,
     title: 'Ngày nghỉ lễ',
-    skip: 'Bỏ qua đến nội dung chính',
-    pages: 'Trang',
-    navMonitor: 'Giám sát camera',
-    navReview: 'Xét duyệt',
-    navScene: 'Cấu hình cảnh',
-    navHolidays: 'Ngày nghỉ lễ',
-    logout: 'Đăng xuất',
-    switchTo: 'English',
-    loginHeading: 'Đăng nhập cán bộ',
-    username: 'Tên đăng nhập',
-    password: 'Mật khẩu',
-    signIn: 'Đăng nhập',
-    loginRefused: 'Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đang bị khoá.',
     notSupervisor: 'Tài khoản này không có quyền quản lý ngày nghỉ lễ (cần vai trò chỉ huy).',
-    signedInAs: (n) => `Cán bộ: ${n}`,
     explain:
       'Thời hạn tính theo ngày làm việc bỏ qua các ngày này; thời hạn kết thúc vào ngày nghỉ được chuyển sang ngày làm việc tiếp theo. Chỉ các ngày lễ cố định được tạo sẵn: nhập Tết và các ngày nghỉ bù mỗi năm.',
     year: 'Năm',
@@ -43,22 +30,9 @@ const STRINGS = {
     error: (m) => `Lỗi: ${m}`,
   },
   en: {
+    ...STAFF_STRINGS.en,
     title: 'Public holidays',
-    skip: 'Skip to main content',
-    pages: 'Pages',
-    navMonitor: 'Camera monitoring',
-    navReview: 'Review',
-    navScene: 'Scene editor',
-    navHolidays: 'Public holidays',
-    logout: 'Sign out',
-    switchTo: 'Tiếng Việt',
-    loginHeading: 'Staff sign-in',
-    username: 'Username',
-    password: 'Password',
-    signIn: 'Sign in',
-    loginRefused: 'Wrong username or password, or the account is locked.',
     notSupervisor: 'This account may not manage public holidays (a supervisor role is needed).',
-    signedInAs: (n) => `Signed in: ${n}`,
     explain:
       'Periods counted in working days skip these days; a period whose last day is a day off ends on the next working day. Only the fixed-date holidays are pre-loaded: enter Tết and the moved days every year.',
     year: 'Year',
@@ -162,47 +136,21 @@ $('add-form').addEventListener('submit', async (e) => {
   }
 });
 
-function showLogin() {
-  $('login').hidden = false;
-  $('calendar').hidden = true;
-  $('who').hidden = true;
-  $('logout').hidden = true;
-  $('username').focus();
-}
-
-async function signedIn(me) {
-  state.me = me;
-  if (!hasRole(me, ['supervisor'])) {
-    showLogin();
-    say(t('notSupervisor'));
-    return;
-  }
-  $('login').hidden = true;
-  $('calendar').hidden = false;
-  $('who').hidden = false;
-  $('who').textContent = t('signedInAs', me.user?.displayName ?? me.user?.username ?? '');
-  $('logout').hidden = false;
-  await load(state.year);
-}
-
-setupLogin({ form: $('login-form'), error: $('login-error'), t, onSignedIn: signedIn });
-$('logout').addEventListener('click', async () => {
-  try {
-    await signOut();
-  } finally {
+const shell = setupStaffShell({
+  i18n,
+  roles: ['supervisor'],
+  deniedKey: 'notSupervisor',
+  sections: ['calendar'],
+  onSignedIn: async (me) => {
+    state.me = me;
+    $('calendar').hidden = false;
+    await load(state.year);
+  },
+  onSignedOut: () => {
     state.me = undefined;
-    showLogin();
-  }
+  },
+  onLanguage: () => {
+    if (state.me) render();
+  },
 });
-$('lang').addEventListener('click', () => i18n.toggle());
-i18n.onChange(() => {
-  $('lang').textContent = t('switchTo');
-  if (state.me) $('who').textContent = t('signedInAs', state.me.user?.displayName ?? '');
-  if (state.me) render();
-});
-
-i18n.apply();
-$('lang').textContent = t('switchTo');
-const me = await currentUser().catch(() => undefined);
-if (me) void signedIn(me);
-else showLogin();
+await shell.start();

@@ -1,5 +1,5 @@
 import { createI18n } from './i18n.js';
-import { api, ApiError, currentUser, el, formatTime, hasRole, setupLogin, signOut } from './staff.js';
+import { api, ApiError, el, formatTime, hasRole, setupStaffShell, STAFF_STRINGS } from './staff.js';
 
 const RULES = [
   'red_light',
@@ -14,22 +14,9 @@ const RULES = [
 
 const STRINGS = {
   vi: {
+    ...STAFF_STRINGS.vi,
     title: 'Xét duyệt vi phạm',
-    skip: 'Bỏ qua đến nội dung chính',
-    pages: 'Trang',
-    navMonitor: 'Giám sát camera',
-    navReview: 'Xét duyệt',
-    navScene: 'Cấu hình cảnh',
-    navHolidays: 'Ngày nghỉ lễ',
-    logout: 'Đăng xuất',
-    switchTo: 'English',
-    loginHeading: 'Đăng nhập cán bộ',
-    username: 'Tên đăng nhập',
-    password: 'Mật khẩu',
-    signIn: 'Đăng nhập',
-    loginRefused: 'Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đang bị khoá.',
     notReviewer: 'Tài khoản này không có quyền xét duyệt.',
-    signedInAs: (name) => `Cán bộ: ${name}`,
     queueHeading: 'Hàng đợi xét duyệt',
     stage: 'Cấp xét duyệt',
     stageFirst: 'Lần đầu',
@@ -166,22 +153,9 @@ const STRINGS = {
     conflict: (m) => `Không thực hiện được (vụ việc đã thay đổi): ${m}`,
   },
   en: {
+    ...STAFF_STRINGS.en,
     title: 'Violation review',
-    skip: 'Skip to the main content',
-    pages: 'Pages',
-    navMonitor: 'Camera monitoring',
-    navReview: 'Review',
-    navScene: 'Scene editor',
-    navHolidays: 'Public holidays',
-    logout: 'Sign out',
-    switchTo: 'Tiếng Việt',
-    loginHeading: 'Staff sign-in',
-    username: 'Username',
-    password: 'Password',
-    signIn: 'Sign in',
-    loginRefused: 'Wrong username or password, or the account is locked.',
     notReviewer: 'This account may not review.',
-    signedInAs: (name) => `Signed in: ${name}`,
     queueHeading: 'Review queue',
     stage: 'Review stage',
     stageFirst: 'First review',
@@ -356,60 +330,28 @@ function showError(err) {
 // ------------------------------------------------------------------------------------------------
 // Sign-in
 
-async function start() {
-  i18n.apply();
-  $('lang').textContent = t('switchTo');
-  const me = await currentUser();
-  if (me) signedIn(me);
-  else showLogin();
-}
-
-function showLogin() {
-  $('login').hidden = false;
-  $('queue').hidden = true;
-  $('case').hidden = true;
-  $('who').hidden = true;
-  $('logout').hidden = true;
-  $('username').focus();
-}
-
-function signedIn(me) {
-  state.me = me;
-  if (!hasRole(me, ['reviewer', 'supervisor'])) {
-    showLogin();
-    say(t('notReviewer'));
-    return;
-  }
-  $('login').hidden = true;
-  $('who').hidden = false;
-  $('who').textContent = t('signedInAs', me.user?.displayName ?? me.user?.username ?? '');
-  $('logout').hidden = false;
-  $('stage-field').hidden = !hasRole(me, ['supervisor']);
-  void loadReasons();
-  void fillFilters();
-  showQueue();
-}
-
-setupLogin({ form: $('login-form'), error: $('login-error'), t, onSignedIn: signedIn });
-
-$('logout').addEventListener('click', async () => {
-  try {
-    await signOut();
-  } finally {
+const shell = setupStaffShell({
+  i18n,
+  roles: ['reviewer', 'supervisor'],
+  deniedKey: 'notReviewer',
+  sections: ['queue', 'case'],
+  onSignedIn: (me) => {
+    state.me = me;
+    $('stage-field').hidden = !hasRole(me, ['supervisor']);
+    void loadReasons();
+    void fillFilters();
+    showQueue();
+  },
+  onSignedOut: () => {
     state.me = undefined;
     state.current = undefined;
-    showLogin();
-  }
-});
-
-$('lang').addEventListener('click', () => i18n.toggle());
-i18n.onChange(() => {
-  $('lang').textContent = t('switchTo');
-  if (state.me) $('who').textContent = t('signedInAs', state.me.user?.displayName ?? '');
-  fillRuleOptions();
-  renderReasons();
-  renderQueue();
-  if (state.current) renderCase();
+  },
+  onLanguage: () => {
+    fillRuleOptions();
+    renderReasons();
+    renderQueue();
+    if (state.current) renderCase();
+  },
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -956,4 +898,4 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
-start().catch(showError);
+shell.start().catch(showError);

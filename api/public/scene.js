@@ -1,5 +1,5 @@
 import { createI18n } from './i18n.js';
-import { api, ApiError, currentUser, el, formatTime, hasRole, setupLogin, signOut } from './staff.js';
+import { api, ApiError, el, formatTime, setupStaffShell, STAFF_STRINGS } from './staff.js';
 
 /**
  * The scene editor: draws the scene (violations/scene-config.ts) over a live snapshot of the camera.
@@ -14,22 +14,9 @@ const LAMPS = ['red', 'amber', 'green'];
 
 const STRINGS = {
   vi: {
+    ...STAFF_STRINGS.vi,
     title: 'Cấu hình cảnh camera',
-    skip: 'Bỏ qua đến nội dung chính',
-    pages: 'Trang',
-    navMonitor: 'Giám sát camera',
-    navReview: 'Xét duyệt',
-    navScene: 'Cấu hình cảnh',
-    navHolidays: 'Ngày nghỉ lễ',
-    logout: 'Đăng xuất',
-    switchTo: 'English',
-    loginHeading: 'Đăng nhập cán bộ',
-    username: 'Tên đăng nhập',
-    password: 'Mật khẩu',
-    signIn: 'Đăng nhập',
-    loginRefused: 'Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đang bị khoá.',
     notOperator: 'Tài khoản này không có quyền cấu hình camera.',
-    signedInAs: (n) => `Cán bộ: ${n}`,
     camera: 'Camera',
     load: 'Mở',
     refreshSnapshot: 'Chụp lại ảnh',
@@ -105,22 +92,9 @@ const STRINGS = {
     error: (m) => `Lỗi: ${m}`,
   },
   en: {
+    ...STAFF_STRINGS.en,
     title: 'Camera scene editor',
-    skip: 'Skip to the main content',
-    pages: 'Pages',
-    navMonitor: 'Camera monitoring',
-    navReview: 'Review',
-    navScene: 'Scene editor',
-    navHolidays: 'Public holidays',
-    logout: 'Sign out',
-    switchTo: 'Tiếng Việt',
-    loginHeading: 'Staff sign-in',
-    username: 'Username',
-    password: 'Password',
-    signIn: 'Sign in',
-    loginRefused: 'Wrong username or password, or the account is locked.',
     notOperator: 'This account may not configure cameras.',
-    signedInAs: (n) => `Signed in: ${n}`,
     camera: 'Camera',
     load: 'Open',
     refreshSnapshot: 'New snapshot',
@@ -245,60 +219,31 @@ function say(text) {
 // ------------------------------------------------------------------------------------------------
 // Sign-in and camera
 
-async function start() {
-  i18n.apply();
-  $('lang').textContent = t('switchTo');
-  const me = await currentUser();
-  if (me) signedIn(me);
-  else showLogin();
-}
-
-function showLogin() {
-  $('login').hidden = false;
-  $('editor-section').hidden = true;
-  $('who').hidden = true;
-  $('logout').hidden = true;
-  $('username').focus();
-}
-
-async function signedIn(me) {
-  state.me = me;
-  if (!hasRole(me, ['operator'])) {
-    showLogin();
-    say(t('notOperator'));
-    return;
-  }
-  $('login').hidden = true;
-  $('editor-section').hidden = false;
-  $('who').hidden = false;
-  $('who').textContent = t('signedInAs', me.user?.displayName ?? me.user?.username ?? '');
-  $('logout').hidden = false;
-  try {
-    state.cameras = (await api('/api/cameras')).items;
-    $('camera').replaceChildren(
-      ...state.cameras.map((c) => el('option', { value: String(c.id) }, `${c.code} — ${c.name}`)),
-    );
-    const wanted = new URLSearchParams(location.search).get('camera');
-    if (wanted && state.cameras.some((c) => String(c.id) === wanted)) $('camera').value = wanted;
-  } catch (err) {
-    say(t('error', err.message));
-  }
-}
-
-setupLogin({ form: $('login-form'), error: $('login-error'), t, onSignedIn: signedIn });
-$('logout').addEventListener('click', async () => {
-  try {
-    await signOut();
-  } finally {
+const shell = setupStaffShell({
+  i18n,
+  roles: ['operator'],
+  deniedKey: 'notOperator',
+  sections: ['editor-section'],
+  onSignedIn: async (me) => {
+    state.me = me;
+    $('editor-section').hidden = false;
+    try {
+      state.cameras = (await api('/api/cameras')).items;
+      $('camera').replaceChildren(
+        ...state.cameras.map((c) => el('option', { value: String(c.id) }, `${c.code} — ${c.name}`)),
+      );
+      const wanted = new URLSearchParams(location.search).get('camera');
+      if (wanted && state.cameras.some((c) => String(c.id) === wanted)) $('camera').value = wanted;
+    } catch (err) {
+      say(t('error', err.message));
+    }
+  },
+  onSignedOut: () => {
     state.me = undefined;
-    showLogin();
-  }
-});
-$('lang').addEventListener('click', () => i18n.toggle());
-i18n.onChange(() => {
-  $('lang').textContent = t('switchTo');
-  if (state.me) $('who').textContent = t('signedInAs', state.me.user?.displayName ?? '');
-  if (state.config) renderAll();
+  },
+  onLanguage: () => {
+    if (state.config) renderAll();
+  },
 });
 
 $('pick').addEventListener('submit', (e) => {
@@ -1035,4 +980,4 @@ window.addEventListener('beforeunload', (e) => {
   if (state.dirty) e.preventDefault();
 });
 
-start().catch((err) => say(t('error', err.message)));
+shell.start().catch((err) => say(t('error', err.message)));

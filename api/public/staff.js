@@ -112,3 +112,98 @@ export function formatTime(iso, lang) {
     timeStyle: 'medium',
   });
 }
+
+/** What every staff page says in its header, navigation and sign-in form; each page adds its own. */
+export const STAFF_STRINGS = {
+  vi: {
+    skip: 'Bỏ qua đến nội dung chính',
+    pages: 'Trang',
+    navMonitor: 'Giám sát camera',
+    navReview: 'Xét duyệt',
+    navScene: 'Cấu hình cảnh',
+    navHolidays: 'Ngày nghỉ lễ',
+    logout: 'Đăng xuất',
+    switchTo: 'English',
+    loginHeading: 'Đăng nhập cán bộ',
+    username: 'Tên đăng nhập',
+    password: 'Mật khẩu',
+    signIn: 'Đăng nhập',
+    loginRefused: 'Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đang bị khoá.',
+    signedInAs: (name) => `Cán bộ: ${name}`,
+  },
+  en: {
+    skip: 'Skip to the main content',
+    pages: 'Pages',
+    navMonitor: 'Camera monitoring',
+    navReview: 'Review',
+    navScene: 'Scene editor',
+    navHolidays: 'Public holidays',
+    logout: 'Sign out',
+    switchTo: 'Tiếng Việt',
+    loginHeading: 'Staff sign-in',
+    username: 'Username',
+    password: 'Password',
+    signIn: 'Sign in',
+    loginRefused: 'Wrong username or password, or the account is locked.',
+    signedInAs: (name) => `Signed in: ${name}`,
+  },
+};
+
+/**
+ * The shell every staff page shares (elements #login, #login-form, #login-error, #username, #who,
+ * #logout, #lang, #status): the sign-in form, who is signed in, sign-out and the language switch.
+ * `roles`: who may use the page (anyone else sees the sign-in form and `deniedKey`'s message);
+ * `sections`: ids shown only while signed in; `onSignedIn(me)`, `onSignedOut()`, `onLanguage()`: the
+ * page's own work. Returns `start()`, which shows the page as the current session allows.
+ */
+export function setupStaffShell({ i18n, roles, deniedKey, sections, onSignedIn, onSignedOut, onLanguage }) {
+  const { t } = i18n;
+  const $ = (id) => document.getElementById(id);
+  let me;
+  const showLogin = () => {
+    $('login').hidden = false;
+    for (const id of sections) $(id).hidden = true;
+    $('who').hidden = true;
+    $('logout').hidden = true;
+    $('username').focus();
+  };
+  const signedIn = (user) => {
+    me = user;
+    if (!hasRole(user, roles)) {
+      me = undefined;
+      showLogin();
+      $('status').textContent = t(deniedKey);
+      return;
+    }
+    $('login').hidden = true;
+    $('who').hidden = false;
+    $('who').textContent = t('signedInAs', user.user?.displayName ?? user.user?.username ?? '');
+    $('logout').hidden = false;
+    void onSignedIn(user);
+  };
+  setupLogin({ form: $('login-form'), error: $('login-error'), t, onSignedIn: signedIn });
+  $('logout').addEventListener('click', async () => {
+    try {
+      await signOut();
+    } finally {
+      me = undefined;
+      onSignedOut?.();
+      showLogin();
+    }
+  });
+  $('lang').addEventListener('click', () => i18n.toggle());
+  i18n.onChange(() => {
+    $('lang').textContent = t('switchTo');
+    if (me) $('who').textContent = t('signedInAs', me.user?.displayName ?? me.user?.username ?? '');
+    onLanguage?.();
+  });
+  return {
+    async start() {
+      i18n.apply();
+      $('lang').textContent = t('switchTo');
+      const user = await currentUser();
+      if (user) signedIn(user);
+      else showLogin();
+    },
+  };
+}
