@@ -119,7 +119,7 @@ export async function readTrackPlate(
   }
 
   const consensus = plateConsensus(
-    reads.map((r) => ({ text: r.text, confidence: r.confidence, frameAt: r.frameAt })),
+    reads.map((r) => ({ text: r.text, confidence: r.confidence, frameAt: r.frameAt, valid: r.valid })),
   );
   const best = consensus.bestRead
     ? reads.find((r) => r.frameAt === consensus.bestRead!.frameAt && r.text === consensus.bestRead!.text)

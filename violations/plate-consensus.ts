@@ -11,6 +11,12 @@
  * 4. the best frame is the most confident read equal to the result (else the cluster's most confident);
  * 5. weak agreement is flagged for review with the reasons, never silently accepted.
  *
+ * When the reader says which reads are well-formed plates (`valid`: they parse in the plate grammar),
+ * and some are, only those take part in the vote: a fragment (the bottom row of a two-row plate read
+ * alone, `08758`) or a read with a stray mark must not outvote a whole plate. They still count in the
+ * agreement's denominator, so many of them lower it. A result no well-formed read supports is flagged
+ * `invalid_plate`.
+ *
  * Pure: no I/O, deterministic for the same reads in any order.
  */
 
@@ -20,6 +26,8 @@ export interface PlateRead {
   confidence: number;
   /** When the frame was captured (ms since the epoch). */
   frameAt: number;
+  /** Whether the read parses as a plate in the reader's grammar; unknown when absent. */
+  valid?: boolean;
 }
 
 export interface PlateConsensusOptions {
@@ -44,7 +52,13 @@ export const DEFAULT_PLATE_CONSENSUS: PlateConsensusOptions = {
 };
 
 export type PlateReviewReason =
-  'no_reads' | 'few_reads' | 'low_agreement' | 'competing_plate' | 'low_confidence' | 'voted_text_never_read';
+  | 'no_reads'
+  | 'few_reads'
+  | 'low_agreement'
+  | 'competing_plate'
+  | 'low_confidence'
+  | 'voted_text_never_read'
+  | 'invalid_plate';
 
 export interface PlateConsensus {
   /** Compact plate, or undefined when nothing readable was read. */
@@ -128,8 +142,11 @@ export function plateConsensus(
     };
   }
 
+  // Well-formed reads, when the reader says which are and there is one, alone decide the text.
+  const anyValid = usable.some((r) => r.valid === true);
+  const voting = anyValid ? usable.filter((r) => r.valid === true) : usable;
   const clusters: { seed: string; reads: Usable[]; weight: number }[] = [];
-  for (const r of usable) {
+  for (const r of voting) {
     let best: (typeof clusters)[number] | undefined;
     let bestD = Infinity;
     for (const c of clusters) {
@@ -149,7 +166,7 @@ export function plateConsensus(
   const totalWeight = usable.reduce((s, r) => s + r.weight, 0);
 
   const plate = voteText(winner.reads);
-  const exact = usable.filter((r) => r.compact === plate);
+  const exact = voting.filter((r) => r.compact === plate);
   const agreement = exact.reduce((s, r) => s + r.weight, 0) / totalWeight;
   const bestRead = strip(exact[0] ?? winner.reads[0]!);
 
@@ -160,6 +177,7 @@ export function plateConsensus(
   if (runnerUp && runnerUp.weight >= o.maxRunnerUpRatio * winner.weight) reasons.push('competing_plate');
   if (bestRead.confidence < o.minBestConfidence) reasons.push('low_confidence');
   if (exact.length === 0) reasons.push('voted_text_never_read');
+  if (!anyValid && usable.some((r) => r.valid === false)) reasons.push('invalid_plate');
 
   return {
     plate,

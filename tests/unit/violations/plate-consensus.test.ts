@@ -25,6 +25,38 @@ describe('plate consensus per track', () => {
     expect(plateDistance('30A12345', '30A1234')).toBe(1);
   });
 
+  it('lets well-formed reads alone decide: confident fragments do not outvote a whole plate', () => {
+    const v = (text: string, confidence: number, i: number, valid: boolean): PlateRead => ({
+      ...read(text, confidence, i),
+      valid,
+    });
+    const result = plateConsensus([
+      v('087.58', 0.97, 0, false), // the bottom row of 78P-087.58 read alone
+      v('087.58', 0.95, 1, false),
+      v('087.58', 0.93, 2, false),
+      v('78P-087.58', 0.81, 3, true),
+    ]);
+    expect(result.plate).toBe('78P08758');
+    expect(result.reasons).not.toContain('invalid_plate');
+    // The fragments still weigh in the agreement: three confident reads disagreed.
+    expect(result.agreement).toBeLessThan(0.3);
+    expect(result.needsReview).toBe(true);
+  });
+
+  it('flags a plate that no read gives in a well-formed shape', () => {
+    const result = plateConsensus([
+      { ...read('087.58', 0.97, 0), valid: false },
+      { ...read('087.58', 0.95, 1), valid: false },
+    ]);
+    expect(result.plate).toBe('08758');
+    expect(result.reasons).toContain('invalid_plate');
+    expect(result.needsReview).toBe(true);
+    // Without the reader's verdict nothing changes.
+    expect(plateConsensus([read('087.58', 0.97, 0), read('087.58', 0.95, 1)]).reasons).not.toContain(
+      'invalid_plate',
+    );
+  });
+
   it('agrees on the plate most reads give and keeps the most confident frame', () => {
     const result = plateConsensus([
       read('30A-123.45', 0.91, 0),
