@@ -110,7 +110,7 @@ export const USAGE = `usage: npm run bench:detector -- --out <file.json> [--iter
   --iterations N  measured rounds per model and size (default 100); each round runs every frame
                   through the pipeline and then the bare session.run on the same tensor
   --models        registry models: name (its default version), name@version or name@all (default
-                  nanodet-coco@all: every version, so 1 at 416 and 2 at 320 side by side); the
+                  nanodet-coco@all: every version: 1 at 416, 2 at 320, 3 at 384x224 side by side); the
                   \`vehicle\` summary is DETECTOR_MODEL at DETECTOR_MODEL_VERSION (default: the
                   registry's default, the newest version whose card is not marked preview)
   --sizes         extra input sizes (320: square; 384x224: width x height, multiples of the largest

@@ -58,6 +58,14 @@ export const BUILDS: readonly TfjsBuild[] = [
     dynamicBatch: 'N',
     inputSize: { height: 320, width: 320, layout: 'NCHW' },
   },
+  {
+    // 16:9 like the camera frames (little letterbox padding): 384×224, 0.5× the compute of 416×416.
+    name: 'nanodet-coco',
+    version: '3',
+    outputs: NANODET_OUTPUTS,
+    dynamicBatch: 'N',
+    inputSize: { height: 224, width: 384, layout: 'NCHW' },
+  },
 ];
 
 export interface BuildResult {

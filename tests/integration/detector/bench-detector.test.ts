@@ -46,7 +46,7 @@ describe('bench:detector', () => {
     expect(report.machine).toMatchObject({ cores: expect.any(Number), onnxruntime: '1.29.0' });
     expect(report.machine.cpuModel).toMatch(/\S/);
     expect(report.machine.node).toBe(process.version);
-    // The summary is the version production loads by default: version 1 (2 is a preview).
+    // The summary is the version production loads by default: version 1 (2 and 3 are previews).
     expect(report.vehicle).toMatchObject({ model: 'nanodet-coco/1', input: '416x416', frame: '1920x1080' });
     expect(report.vehicle!.p50_ms).toBeGreaterThan(0);
     expect(report.vehicle!.overhead_ratio).toBeCloseTo(
@@ -58,6 +58,7 @@ describe('bench:detector', () => {
     expect(names).toEqual([
       'nanodet-coco/1@416x416:card',
       'nanodet-coco/2@320x320:card',
+      'nanodet-coco/3@384x224:card',
       ...(peer ? ['yolox-nano/1@416x416:peer'] : []),
     ]);
     for (const m of report.models) {
@@ -80,6 +81,7 @@ describe('bench:detector', () => {
     expect(stdout).toMatch(/vehicle nanodet-coco\/1 @416x416, 1920x1080: p50 [\d.]+ ms/);
     expect(stderr).toMatch(/loaded nanodet-coco\/1 \(card, 416×416\) in \d+ ms/);
     expect(stderr).toMatch(/loaded nanodet-coco\/2 \(card, 320×320\) in \d+ ms/);
+    expect(stderr).toMatch(/loaded nanodet-coco\/3 \(card, 384×224\) in \d+ ms/);
   });
 
   it('measures a pinned version and other sizes converted by the build code', async () => {

@@ -1,9 +1,9 @@
 /**
  * The converted NanoDet against the original: the TF.js graph model on TF.js's wasm backend and the
  * ONNX conversion on onnxruntime-node, same deterministic input, every raw output compared. Version 1
- * at the source's 416×416; version 2 (converter option `inputSize`, 320×320) against the same TF.js
- * model run at 320, its input placeholder and its four frozen resize targets set for that size here,
- * on the TF.js side, independently of the converter.
+ * at the source's 416×416; versions 2 (converter option `inputSize`, 320×320) and 3 (384×224, width ×
+ * height) against the same TF.js model run at that size, its input placeholder and its four frozen
+ * resize targets set for it here, per axis, on the TF.js side, independently of the converter.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -28,21 +28,22 @@ interface TfNodeJson {
 
 /**
  * A custom IOHandler: model.json and its weight shards straight from the file system. With `size`,
- * the NCHW input placeholder becomes size × size and the int32 constant target of every
- * ResizeBilinear is scaled by size ÷ the placeholder's size (in the weight bytes TF.js will read).
+ * the NCHW input placeholder becomes size.height × size.width and the int32 constant target
+ * [height, width] of every ResizeBilinear is scaled per axis, by size.height ÷ the placeholder's
+ * height and size.width ÷ its width (in the weight bytes TF.js will read).
  */
-async function loadTfjs(file: string, size?: number): Promise<tf.GraphModel> {
+async function loadTfjs(file: string, size?: { width: number; height: number }): Promise<tf.GraphModel> {
   const json = JSON.parse(await readFile(file, 'utf8')) as tf.io.ModelJSON;
   const nodes = (json.modelTopology as { node: TfNodeJson[] }).node;
   const targets = new Set<string>();
-  let ratio = 1;
+  let ratio: [number, number] = [1, 1];
   if (size !== undefined) {
     const placeholder = nodes.filter((n) => n.op === 'Placeholder');
     expect(placeholder).toHaveLength(1);
     const dims = placeholder[0]!.attr!['shape']!.shape!.dim!;
-    ratio = size / Number(dims[2]!.size);
-    dims[2]!.size = String(size);
-    dims[3]!.size = String(size);
+    ratio = [size.height / Number(dims[2]!.size), size.width / Number(dims[3]!.size)];
+    dims[2]!.size = String(size.height);
+    dims[3]!.size = String(size.width);
     for (const n of nodes) if (n.op === 'ResizeBilinear') targets.add(n.input![1]!.replace(/:0$/, ''));
     expect(targets.size).toBe(4);
   }
@@ -59,8 +60,9 @@ async function loadTfjs(file: string, size?: number): Promise<tf.GraphModel> {
       const bytesPer = w.quantization ? (w.quantization.dtype === 'float16' ? 2 : 1) : 4;
       if (targets.has(w.name)) {
         expect(w.dtype).toBe('int32');
+        expect(n).toBe(2); // ResizeBilinear's size: [new_height, new_width]
         for (let i = 0; i < n; i++) {
-          const scaled = all.readInt32LE(offset + i * 4) * ratio;
+          const scaled = all.readInt32LE(offset + i * 4) * ratio[i]!;
           expect(Number.isInteger(scaled)).toBe(true);
           all.writeInt32LE(scaled, offset + i * 4);
         }
@@ -87,10 +89,11 @@ function input(n: number): Float32Array {
 }
 
 describe.each([
-  { version: '1', size: 416 },
-  { version: '2', size: 320 },
-])('nanodet-coco conversion at $size×$size', ({ version, size }) => {
-  const build = nanodet(version);
+  { version: 1, width: 416, height: 416 },
+  { version: 2, width: 320, height: 320 },
+  { version: 3, width: 384, height: 224 },
+])('nanodet-coco/$version conversion at $width×$height', ({ version, width, height }) => {
+  const build = nanodet(String(version));
   let card: ModelCard;
   let bytes: Uint8Array;
 
@@ -104,14 +107,17 @@ describe.each([
   });
 
   it('has the input size its card declares', () => {
-    expect(card.input.shape).toEqual([1, 3, size, size]);
-    expect(build.inputSize === undefined ? 416 : build.inputSize.height).toBe(size);
+    expect(card.input.shape).toEqual([1, 3, height, width]);
+    expect(build.inputSize ?? { width: 416, height: 416 }).toMatchObject({ width, height });
   });
 
-  it(`gives the same raw outputs as the TF.js model run at ${size}, within 1e-3`, async () => {
-    const tfModel = await loadTfjs(await sourceModelJson(card), size === 416 ? undefined : size);
-    const shape = [1, 3, size, size];
-    const data = input(3 * size * size);
+  it(`gives the same raw outputs as the TF.js model run at ${width}×${height}, within 1e-3`, async () => {
+    const tfModel = await loadTfjs(
+      await sourceModelJson(card),
+      build.inputSize === undefined ? undefined : { width, height },
+    );
+    const shape = [1, 3, height, width];
+    const data = input(3 * height * width);
     const expected = tf.tidy(() =>
       (
         tfModel.execute(
@@ -144,18 +150,18 @@ describe.each([
   it('runs any batch size: N images in one run give each image its own outputs', async () => {
     const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
     try {
-      expect(session.inputMetadata[0]).toMatchObject({ shape: ['N', 3, size, size] });
-      const per = 3 * size * size;
+      expect(session.inputMetadata[0]).toMatchObject({ shape: ['N', 3, height, width] });
+      const per = 3 * height * width;
       // Three different images (the same generator, shifted), so a mixed-up batch cannot pass.
       const all = input(per * 3);
       const batch = await session.run({
-        [card.input.name]: new ort.Tensor('float32', all, [3, 3, size, size]),
+        [card.input.name]: new ort.Tensor('float32', all, [3, 3, height, width]),
       });
       const report: Record<string, number> = {};
       for (let b = 0; b < 3; b++) {
         const one = all.slice(b * per, (b + 1) * per);
         const single = await session.run({
-          [card.input.name]: new ort.Tensor('float32', one, [1, 3, size, size]),
+          [card.input.name]: new ort.Tensor('float32', one, [1, 3, height, width]),
         });
         for (const o of build.outputs) {
           const got = batch[o.onnx]!;

@@ -162,7 +162,11 @@ describe('detector', () => {
   });
 });
 
-describe('nanodet-coco/2 (320×320, preview)', () => {
+describe.each([
+  { v: 2, width: 320, height: 320 },
+  { v: 3, width: 384, height: 224 },
+])('nanodet-coco/$v ($width×$height, preview)', ({ v, width, height }) => {
+  const version = String(v);
   it('loads only when named, and every detection records its version and file', async (ctx) => {
     const [photo] = await photos(1);
     if (!photo) {
@@ -170,21 +174,21 @@ describe('nanodet-coco/2 (320×320, preview)', () => {
       ctx.skip();
     }
     const v1 = await readModelCard(path.join(MODELS_DIR, 'nanodet-coco/1'));
-    const v2 = await readModelCard(path.join(MODELS_DIR, 'nanodet-coco/2'));
-    expect(v2.input.shape).toEqual([1, 3, 320, 320]);
-    expect(v2.sha256).not.toBe(v1.sha256);
+    const card = await readModelCard(path.join(MODELS_DIR, `nanodet-coco/${version}`));
+    expect(card.input.shape).toEqual([1, 3, height, width]);
+    expect(card.preview).toBe(true);
+    expect(card.sha256).not.toBe(v1.sha256);
     const pinned = await createDetector({
       modelName: 'nanodet-coco',
-      modelVersion: '2',
+      modelVersion: version,
       modelsDir: MODELS_DIR,
       threads: 1,
     });
     try {
-      expect(pinned.model).toEqual({ name: 'nanodet-coco', version: '2' });
+      expect(pinned.model).toEqual({ name: 'nanodet-coco', version });
       const cars = (await pinned.detect(await rgb(photo!.file))).filter((d) => d.label === 'car');
       expect(cars.some((c) => containsMostOf(c.box, photo!.plate))).toBe(true);
-      for (const c of cars)
-        expect(c.model).toEqual({ name: 'nanodet-coco', version: '2', sha256: v2.sha256 });
+      for (const c of cars) expect(c.model).toEqual({ name: 'nanodet-coco', version, sha256: card.sha256 });
     } finally {
       await pinned.close();
     }
@@ -254,7 +258,7 @@ describe('model registry', () => {
 
   it('says which model and versions exist when asked for a missing one', async () => {
     await expect(loadModel({ modelsDir: MODELS_DIR, name: 'nanodet-coco', version: '7' })).rejects.toThrow(
-      "model 'nanodet-coco' has no version '7' (have: 1, 2)",
+      "model 'nanodet-coco' has no version '7' (have: 1, 2, 3)",
     );
     await expect(loadModel({ modelsDir: MODELS_DIR, name: 'yolo-nothing' })).rejects.toMatchObject({
       code: 'model_invalid',

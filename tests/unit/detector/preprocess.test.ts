@@ -15,6 +15,22 @@ describe('letterbox mapping', () => {
     expect(t.scaleY).toBeCloseTo(234 / 1080, 12);
   });
 
+  it('fits a 16:9 frame into a 16:9-ish input (nanodet-coco/3, 384×224) with thin bars, per axis', () => {
+    const t = letterboxTransform(1920, 1080, 384, 224, true);
+    // One scale for both axes (0.2, set by the width); 216 of the 224 rows are image.
+    expect(t).toMatchObject({ resizedWidth: 384, resizedHeight: 216, padX: 0, padY: 4 });
+    expect(t.scaleX).toBeCloseTo(0.2, 12);
+    expect(t.scaleY).toBeCloseTo(0.2, 12);
+    // A 4:3 frame is bound by the height instead: side bars.
+    expect(letterboxTransform(640, 480, 384, 224, true)).toMatchObject({
+      resizedWidth: 299,
+      resizedHeight: 224,
+      padX: 42,
+      padY: 0,
+    });
+    expect(boxToFrame(t, { x1: 0, y1: 4, x2: 384, y2: 220 })).toEqual({ x1: 0, y1: 0, x2: 1920, y2: 1080 });
+  });
+
   it('fits a portrait frame with side bars', () => {
     const t = letterboxTransform(480, 640, 416, 416, true);
     expect(t).toMatchObject({ resizedWidth: 312, resizedHeight: 416, padX: 52, padY: 0 });
@@ -27,8 +43,13 @@ describe('letterbox mapping', () => {
       [480, 640],
       [333, 777],
     ] as const) {
-      for (const keep of [true, false]) {
-        const t = letterboxTransform(w, h, 416, 416, keep);
+      for (const [keep, iw, ih] of [
+        [true, 416, 416],
+        [false, 416, 416],
+        [true, 384, 224],
+        [false, 384, 224],
+      ] as const) {
+        const t = letterboxTransform(w, h, iw, ih, keep);
         const box = { x1: w * 0.1, y1: h * 0.25, x2: w * 0.7, y2: h * 0.9 };
         const back = boxToFrame(t, boxToModel(t, box));
         expect(back.x1).toBeCloseTo(box.x1, 9);
@@ -93,6 +114,28 @@ describe('pre-processing', () => {
       ...values.map((v) => (v - mean) / std),
       ...values.map((v) => (v - mean) / std),
       ...Array<number>(4).fill(pad),
+    ];
+    const expected = [...plane(b, 10, 2, -5), ...plane(g, 20, 4, -5), ...plane(r, 30, 5, -6)];
+    expect(Array.from(pre.output)).toEqual(expected.map((v) => expect.closeTo(v, 5)));
+  });
+
+  it('fills a non-square input row by row (width 6, height 2: side bars of one column)', () => {
+    const pre = new Preprocessor({ ...spec, width: 6, height: 2 });
+    const t = pre.run(frame);
+    // Scale min(6/2, 2/1) = 2: a 4×2 image, one column of padding each side.
+    expect(t).toMatchObject({ resizedWidth: 4, resizedHeight: 2, padX: 1, padY: 0 });
+    expect(pre.output).toHaveLength(3 * 6 * 2);
+    const r = [0, 12.5, 37.5, 50];
+    const g = [100, 112.5, 137.5, 150];
+    const b = [200, 212.5, 237.5, 250];
+    const row = (values: number[], mean: number, std: number, pad: number) => [
+      pad,
+      ...values.map((v) => (v - mean) / std),
+      pad,
+    ];
+    const plane = (values: number[], mean: number, std: number, pad: number) => [
+      ...row(values, mean, std, pad),
+      ...row(values, mean, std, pad),
     ];
     const expected = [...plane(b, 10, 2, -5), ...plane(g, 20, 4, -5), ...plane(r, 30, 5, -6)];
     expect(Array.from(pre.output)).toEqual(expected.map((v) => expect.closeTo(v, 5)));

@@ -77,6 +77,47 @@ describe('NanoDet decoding', () => {
     expect(a!.y2).toBeCloseTo(8, 6);
   });
 
+  it('lays a non-square input (384×224, nanodet-coco/3) out per axis: 48×28, 24×14 and 12×7 cells', () => {
+    const wide: NanodetSpec = {
+      inputWidth: 384,
+      inputHeight: 224,
+      numClasses: 1,
+      regMax: 2,
+      centerOffset: 0.5,
+    };
+    const grids = [
+      { stride: 8, cols: 48, rows: 28 },
+      { stride: 16, cols: 24, rows: 14 },
+      { stride: 32, cols: 12, rows: 7 },
+    ];
+    // Per level, one scoring cell: column 5, row rows − 2 (so a transposed grid puts it elsewhere).
+    const wideLevels = grids.map(({ stride, cols, rows }) => {
+      const cells = cols * rows;
+      const s = new Float32Array(cells);
+      s[(rows - 2) * cols + 5] = 0.8;
+      const d = new Float32Array(cells * 4 * 3);
+      for (let i = 0; i < cells * 4; i++) d.set(zero, i * 3); // every distance ≈ 0: a point box
+      return { stride, scores: s, distances: d };
+    });
+    const out = decodeNanodet(wideLevels, wide, 0.5);
+    expect(out).toHaveLength(3);
+    for (const [i, { stride, rows }] of grids.entries()) {
+      const cx = 5.5 * stride;
+      const cy = (rows - 2 + 0.5) * stride;
+      expect(out[i]!.x1).toBeCloseTo(cx, 3);
+      expect(out[i]!.x2).toBeCloseTo(cx, 3);
+      expect(out[i]!.y1).toBeCloseTo(cy, 3);
+      expect(out[i]!.y2).toBeCloseTo(cy, 3);
+    }
+    // Read as a portrait 224×384 input (same cell counts) the same cell is elsewhere: the axes matter.
+    const [tall] = decodeNanodet(wideLevels, { ...wide, inputWidth: 224, inputHeight: 384 }, 0.5);
+    expect(tall!.x1).not.toBeCloseTo(out[0]!.x1, 0);
+    // A square input's grid does not fit these tensors.
+    expect(() => decodeNanodet(wideLevels, { ...wide, inputWidth: 320, inputHeight: 320 }, 0.5)).toThrow(
+      /stride 8: expected 1600×1 scores/,
+    );
+  });
+
   it('rejects tensors that do not match the grid', () => {
     expect(() => decodeNanodet([{ stride: 4, scores, distances }], spec, 0.5)).toThrow(
       /stride 4: expected 8×2 scores/,
