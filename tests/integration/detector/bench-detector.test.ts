@@ -46,8 +46,8 @@ describe('bench:detector', () => {
     expect(report.machine).toMatchObject({ cores: expect.any(Number), onnxruntime: '1.29.0' });
     expect(report.machine.cpuModel).toMatch(/\S/);
     expect(report.machine.node).toBe(process.version);
-    // The summary is the version production loads by default: version 1 (2 and 3 are previews).
-    expect(report.vehicle).toMatchObject({ model: 'nanodet-coco/1', input: '416x416', frame: '1920x1080' });
+    // The summary is the version production loads by default: version 3 (2 is a preview, 1 older).
+    expect(report.vehicle).toMatchObject({ model: 'nanodet-coco/3', input: '384x224', frame: '1920x1080' });
     expect(report.vehicle!.p50_ms).toBeGreaterThan(0);
     expect(report.vehicle!.overhead_ratio).toBeCloseTo(
       report.vehicle!.p50_ms / report.vehicle!.raw_p50_ms,
@@ -78,7 +78,7 @@ describe('bench:detector', () => {
       for (const w of m.worker!) expect(w.roundTrip.p50).toBeGreaterThan(0);
     }
     expect(stdout).toMatch(/^model +input +frame +p50 ms/m);
-    expect(stdout).toMatch(/vehicle nanodet-coco\/1 @416x416, 1920x1080: p50 [\d.]+ ms/);
+    expect(stdout).toMatch(/vehicle nanodet-coco\/3 @384x224, 1920x1080: p50 [\d.]+ ms/);
     expect(stderr).toMatch(/loaded nanodet-coco\/1 \(card, 416×416\) in \d+ ms/);
     expect(stderr).toMatch(/loaded nanodet-coco\/2 \(card, 320×320\) in \d+ ms/);
     expect(stderr).toMatch(/loaded nanodet-coco\/3 \(card, 384×224\) in \d+ ms/);

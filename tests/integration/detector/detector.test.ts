@@ -86,8 +86,9 @@ describe('detector', () => {
   });
 
   it('loads the registry model in a worker and names it', () => {
-    expect(detector.model).toEqual({ name: 'nanodet-coco', version: '1' });
-    expect(detector.modelName).toBe('nanodet-coco/1');
+    // The newest version not marked preview: 3 (384×224, the 16:9 input).
+    expect(detector.model).toEqual({ name: 'nanodet-coco', version: '3' });
+    expect(detector.modelName).toBe('nanodet-coco/3');
   });
 
   it('finds cars in real photos, with boxes around the annotated plates', async (ctx) => {
@@ -114,7 +115,7 @@ describe('detector', () => {
         // Each detection names the exact model file, for the evidence manifest.
         expect(model).toEqual({
           name: 'nanodet-coco',
-          version: '1',
+          version: '3',
           sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
         });
       }
@@ -163,21 +164,21 @@ describe('detector', () => {
 });
 
 describe.each([
-  { v: 2, width: 320, height: 320 },
-  { v: 3, width: 384, height: 224 },
-])('nanodet-coco/$v ($width×$height, preview)', ({ v, width, height }) => {
+  { v: 1, width: 416, height: 416, preview: false },
+  { v: 2, width: 320, height: 320, preview: true },
+])('nanodet-coco/$v ($width×$height), not the default', ({ v, width, height, preview }) => {
   const version = String(v);
   it('loads only when named, and every detection records its version and file', async (ctx) => {
-    const [photo] = await photos(1);
-    if (!photo) {
+    const list = await photos(4);
+    if (list.length === 0) {
       console.warn(`skipped: no photos under ${PHOTOS} (set SHARED_DIR)`);
       ctx.skip();
     }
-    const v1 = await readModelCard(path.join(MODELS_DIR, 'nanodet-coco/1'));
+    const current = await readModelCard(path.join(MODELS_DIR, 'nanodet-coco/3'));
     const card = await readModelCard(path.join(MODELS_DIR, `nanodet-coco/${version}`));
     expect(card.input.shape).toEqual([1, 3, height, width]);
-    expect(card.preview).toBe(true);
-    expect(card.sha256).not.toBe(v1.sha256);
+    expect(card.preview ?? false).toBe(preview);
+    expect(card.sha256).not.toBe(current.sha256);
     const pinned = await createDetector({
       modelName: 'nanodet-coco',
       modelVersion: version,
@@ -186,9 +187,14 @@ describe.each([
     });
     try {
       expect(pinned.model).toEqual({ name: 'nanodet-coco', version });
-      const cars = (await pinned.detect(await rgb(photo!.file))).filter((d) => d.label === 'car');
-      expect(cars.some((c) => containsMostOf(c.box, photo!.plate))).toBe(true);
-      for (const c of cars) expect(c.model).toEqual({ name: 'nanodet-coco', version, sha256: card.sha256 });
+      // A car around the annotated plate in most of the photos (a close-up may be missed by one version).
+      let around = 0;
+      for (const photo of list) {
+        const cars = (await pinned.detect(await rgb(photo.file))).filter((d) => d.label === 'car');
+        if (cars.some((c) => containsMostOf(c.box, photo.plate))) around++;
+        for (const c of cars) expect(c.model).toEqual({ name: 'nanodet-coco', version, sha256: card.sha256 });
+      }
+      expect(around).toBeGreaterThanOrEqual(list.length - 1);
     } finally {
       await pinned.close();
     }
