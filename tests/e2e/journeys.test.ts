@@ -268,6 +268,46 @@ describe.skipIf(!browser)('browser journeys', () => {
     }
   }, 120_000);
 
+  it('a supervisor enters Tết in the holiday calendar; a reviewer may not', async () => {
+    const supervisor = await makeUser(tdb.db, ['supervisor']);
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${base}/holidays.html`);
+      await signIn(page, reviewer);
+      await expect.poll(() => page.locator('#status').textContent()).toContain('không có quyền');
+      expect(await page.locator('#calendar').isHidden()).toBe(true);
+
+      await signIn(page, supervisor);
+      await page.locator('#calendar').waitFor();
+      await page.getByLabel('Năm').fill('2027');
+      await page.getByRole('button', { name: 'Xem' }).click();
+      await expect.poll(() => page.locator('#days tr').count()).toBeGreaterThanOrEqual(4); // the fixed holidays
+      await page.getByLabel('Ngày', { exact: true }).fill('2027-02-08');
+      await page.getByLabel('Tên ngày nghỉ').fill('Tết Nguyên đán');
+      await page.getByRole('button', { name: 'Thêm / đổi tên' }).click();
+      const row = page.locator('#days tr', { hasText: '2027-02-08' });
+      await row.waitFor();
+      expect(await row.textContent()).toContain('Tết Nguyên đán');
+      expect((await row.textContent())?.toLowerCase()).toContain('thứ hai'); // a Monday
+      await shot(page, 'supervisor-holidays');
+      const audit = await tdb.db
+        .selectFrom('audit_log')
+        .select(['action', 'actor'])
+        .where('entity_type', '=', 'public_holiday')
+        .where('entity_id', '=', '2027-02-08')
+        .execute();
+      expect(audit).toEqual([{ action: 'holiday.add', actor: `user:${supervisor.user.id}` }]);
+
+      // English on request, the same page.
+      await page.getByRole('button', { name: 'English' }).click();
+      await expect.poll(() => page.locator('h1').textContent()).toBe('Public holidays');
+      await page.getByRole('button', { name: 'Tiếng Việt' }).click();
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
   it('a citizen looks up a plate on a phone', async () => {
     const id = await violationWithEvidence('29B67890', new Date(Date.now() - 2 * 86_400_000));
     expect((await request(app.app).post(`/api/review/${id}/claim`).set(reviewer.bearer)).status).toBe(200);
