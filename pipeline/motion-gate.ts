@@ -133,6 +133,40 @@ export class MotionGate<D> {
   }
 }
 
+/**
+ * Where the samples are, cell by cell (SAMPLES × SAMPLES points each, row-major inside the cell): the
+ * pixel index of each, computed once per frame size and shared by the lattice and the ignore mask.
+ */
+function samplePixels(width: number, height: number, cols: number, rows: number): Uint32Array {
+  const out = new Uint32Array(cols * rows * SAMPLES * SAMPLES);
+  const cellW = width / cols;
+  const cellH = height / rows;
+  let k = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      for (let sy = 0; sy < SAMPLES; sy++) {
+        const y = Math.min(height - 1, Math.floor(r * cellH + ((sy + 0.5) * cellH) / SAMPLES));
+        for (let sx = 0; sx < SAMPLES; sx++) {
+          const x = Math.min(width - 1, Math.floor(c * cellW + ((sx + 0.5) * cellW) / SAMPLES));
+          out[k++] = y * width + x;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+const pixelTables = new Map<string, Uint32Array>();
+function pixelsFor(width: number, height: number, cols: number, rows: number): Uint32Array {
+  const key = `${width}x${height}/${cols}x${rows}`;
+  let table = pixelTables.get(key);
+  if (!table) {
+    table = samplePixels(width, height, cols, rows);
+    pixelTables.set(key, table);
+  }
+  return table;
+}
+
 /** Luma (BT.601) of SAMPLES × SAMPLES points in each cell of an RGB24 frame, cell by cell, and each cell's mean. */
 export function sampleLattice(
   frame: Pick<GateFrame, 'data' | 'width' | 'height'>,
@@ -144,28 +178,19 @@ export function sampleLattice(
   if (data.length < width * height * 3)
     throw new RangeError('motion gate: frame smaller than width × height × 3');
   const n = SAMPLES * SAMPLES;
-  const samples = new Uint8Array(cols * rows * n);
+  const pixels = pixelsFor(width, height, cols, rows);
+  const samples = new Uint8Array(pixels.length);
   const means = new Float32Array(cols * rows);
-  const cellW = width / cols;
-  const cellH = height / rows;
-  let k = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      let sum = 0;
-      for (let sy = 0; sy < SAMPLES; sy++) {
-        const y = Math.min(height - 1, Math.floor(r * cellH + ((sy + 0.5) * cellH) / SAMPLES));
-        const row = y * width;
-        for (let sx = 0; sx < SAMPLES; sx++) {
-          const x = Math.min(width - 1, Math.floor(c * cellW + ((sx + 0.5) * cellW) / SAMPLES));
-          const i = (row + x) * 3;
-          const luma = (77 * data[i]! + 150 * data[i + 1]! + 29 * data[i + 2]!) >> 8;
-          if (!mask || mask.use[k]) sum += luma;
-          samples[k++] = luma;
-        }
-      }
-      const used = mask ? mask.perCell[r * cols + c]! : n;
-      means[r * cols + c] = used ? sum / used : 0;
+  for (let cell = 0, k = 0; cell < cols * rows; cell++) {
+    let sum = 0;
+    for (let end = k + n; k < end; k++) {
+      const i = pixels[k]! * 3;
+      const luma = (77 * data[i]! + 150 * data[i + 1]! + 29 * data[i + 2]!) >> 8;
+      if (!mask || mask.use[k]) sum += luma;
+      samples[k] = luma;
     }
+    const used = mask ? mask.perCell[cell]! : n;
+    means[cell] = used ? sum / used : 0;
   }
   return { samples, means };
 }
@@ -179,24 +204,14 @@ function sampleMask(
   ignore: readonly Polygon[],
 ): SampleMask {
   const n = SAMPLES * SAMPLES;
-  const use = new Uint8Array(cols * rows * n);
+  const pixels = pixelsFor(width, height, cols, rows);
+  const use = new Uint8Array(pixels.length);
   const perCell = new Uint16Array(cols * rows);
-  const cellW = width / cols;
-  const cellH = height / rows;
-  let k = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      for (let sy = 0; sy < SAMPLES; sy++) {
-        const y = Math.min(height - 1, Math.floor(r * cellH + ((sy + 0.5) * cellH) / SAMPLES));
-        for (let sx = 0; sx < SAMPLES; sx++) {
-          const x = Math.min(width - 1, Math.floor(c * cellW + ((sx + 0.5) * cellW) / SAMPLES));
-          const p = { x: (x + 0.5) / width, y: (y + 0.5) / height };
-          const keep = ignore.some((poly) => pointInPolygon(p, poly)) ? 0 : 1;
-          use[k++] = keep;
-          perCell[r * cols + c]! += keep;
-        }
-      }
-    }
+  for (let k = 0; k < pixels.length; k++) {
+    const p = { x: ((pixels[k]! % width) + 0.5) / width, y: (Math.floor(pixels[k]! / width) + 0.5) / height };
+    const keep = ignore.some((poly) => pointInPolygon(p, poly)) ? 0 : 1;
+    use[k] = keep;
+    perCell[Math.floor(k / n)]! += keep;
   }
   return { width, height, use, perCell };
 }
