@@ -13,8 +13,9 @@ import { latestSceneConfig } from '../db/repositories/scene-config.repository.js
 import { createDetector } from '../detector/detector.js';
 import { createPlateReader, type PlateReader } from '../detector/plates/plate-reader.js';
 import { SelfHealingDetector } from '../detector/self-healing-detector.js';
-import { CameraSupervisor, ingestSettings } from '../ingest/camera-supervisor.js';
+import { CameraSupervisor, ingestSettings, type SupervisorStopOutcome } from '../ingest/camera-supervisor.js';
 import { ClipBuffer, processClipDir, sweepDeadClipDirs } from '../ingest/clip-buffer.js';
+import { SHUTDOWN_STOP } from '../ingest/process-control.js';
 import { CameraLeases } from '../pipeline/camera-leases.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import { motionGateFromConfig } from '../pipeline/motion-gate.js';
@@ -30,6 +31,13 @@ import { loadEvidenceSigner } from '../violations/evidence-signature.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
 import { parseSceneConfig, type SceneConfig } from '../violations/scene-config.js';
 import { boot, run } from './boot.js';
+
+/**
+ * At shutdown, flags already seen are turned into evidence and jobs until this long after the cameras
+ * began to stop; what is still unfinished then stays in the evidence journal, for the worker that takes
+ * the camera over (its `recover()`). Leaves the other closers most of the rest of the lifecycle's 15 s.
+ */
+const SHUTDOWN_EVIDENCE_DEADLINE_MS = 9_000;
 
 run('ingest', async () => {
   const { config, log, lifecycle } = boot('ingest');
@@ -154,6 +162,8 @@ run('ingest', async () => {
   signals.start();
   lifecycle.onClose('signal feed', () => signals.stop());
 
+  /** Set when the cameras' shutdown begins: frames still arriving are no longer analysed. */
+  let shuttingDown = false;
   const running = new Map<
     string,
     {
@@ -208,6 +218,7 @@ run('ingest', async () => {
       log: camLog,
       recorder: clips,
       onFrame: (frame) => {
+        if (shuttingDown) return;
         snapshots.offer(frame);
         return pipeline.onFrame(frame);
       },
@@ -229,6 +240,83 @@ run('ingest', async () => {
     await r?.pipeline.drain();
   };
 
+  /**
+   * Shutdown of every camera together, phase by phase over all of them (hundreds of cameras: nothing one
+   * camera at a time, each phase's duration logged): streams (every ffmpeg ended at once with the
+   * shutdown grace periods, no quit request; the detector closes meanwhile, so no camera waits behind the
+   * frames other cameras have queued), leases (handed back in one round trip: no stream runs any more, so
+   * another worker may take the cameras now; the round trip runs beside the next phases), clips (pending clips cut from what is on disk), evidence
+   * (flags already seen become evidence and jobs until SHUTDOWN_EVIDENCE_DEADLINE_MS; anything left is in
+   * the evidence journal for the camera's next worker).
+   */
+  const stopAllCameras = async (cameraIds: string[], release: () => Promise<number>) => {
+    shuttingDown = true;
+    const startedAt = performance.now();
+    let mark = startedAt;
+    const lap = () => {
+      const now = performance.now();
+      const ms = Math.round(now - mark);
+      mark = now;
+      return ms;
+    };
+    const cams = cameraIds.flatMap((id) => {
+      const r = running.get(id);
+      running.delete(id);
+      return r ? [r] : [];
+    });
+    const detectorClosed = detector
+      .close()
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'detector did not close cleanly'));
+    const ffmpeg: Partial<Record<SupervisorStopOutcome, number>> = {};
+    await Promise.all(
+      cams.map(async (r) => {
+        r.unfollowSignals();
+        const outcome = await r.supervisor.stop(SHUTDOWN_STOP);
+        ffmpeg[outcome] = (ffmpeg[outcome] ?? 0) + 1;
+      }),
+    );
+    const streams = lap();
+    // The leases go back while the evidence is finished (a slow Redis never holds the drain up).
+    const releaseFrom = performance.now();
+    let leasesMs = 0;
+    const releasing = release().finally(() => (leasesMs = Math.round(performance.now() - releaseFrom)));
+    await Promise.all(cams.map((r) => r.clips.close()));
+    const clipsMs = lap();
+    const left = Math.max(0, SHUTDOWN_EVIDENCE_DEADLINE_MS - (performance.now() - startedAt));
+    let deadline: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.all(cams.map((r) => r.pipeline.drain())).then(() => true),
+      new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), left))),
+    ]);
+    clearTimeout(deadline);
+    const drainMs = lap();
+    const released = await releasing;
+    await detectorClosed;
+    const pendingEvidence = cams.reduce((n, r) => n + r.pipeline.pendingEvidence, 0);
+    log.info(
+      {
+        cameras: cams.length,
+        released,
+        ffmpeg,
+        pendingEvidence,
+        ms: {
+          streams,
+          release: leasesMs,
+          clips: clipsMs,
+          drain: drainMs,
+          total: Math.round(performance.now() - startedAt),
+        },
+      },
+      'cameras stopped',
+    );
+    if (!drained) {
+      log.warn(
+        { pendingEvidence, deadlineMs: SHUTDOWN_EVIDENCE_DEADLINE_MS },
+        'evidence unfinished at the shutdown deadline: left in the evidence journal for the next worker',
+      );
+    }
+  };
+
   // Cameras are shared between every ingest process through Redis leases (pipeline/camera-leases.ts).
   const leases = new CameraLeases({
     redis,
@@ -240,10 +328,13 @@ run('ingest', async () => {
     log: log.child({ module: 'leases' }),
     start: startCamera,
     stop: stopCamera,
+    stopAll: stopAllCameras,
   });
   leases.setCameras([...catalogue.keys()]);
   leases.start();
-  lifecycle.onClose('cameras', () => leases.stop());
+  lifecycle.onClose('cameras', async () => {
+    await leases.stop();
+  });
 
   // New cameras, disabled cameras and new scene versions are picked up without a restart.
   const refresh = setInterval(() => {

@@ -17,6 +17,7 @@ import type { BatchTimings, Detection, DetectionTimings, EngineOptions } from '.
 import type { FrameMessage, ParentMessage, SerializedError, WorkerMessage } from './detector-protocol.js';
 import type { ExecutionProvider } from './model-registry.js';
 import type { Frame } from './preprocess.js';
+import { dropError } from './batch-collector.js';
 import { BatchingDetector } from './batching-detector.js';
 
 export type { BatchTimings, Detection, DetectionTimings } from './detection-engine.js';
@@ -239,7 +240,7 @@ class WorkerDetector implements BatchDetector {
 
   detect(frame: Frame): Promise<Detection[]> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new AppError('dependency_down', 'detector is closed'));
+    if (this.closing) return Promise.reject(dropError('closed', 'detector is closed'));
     const bad = frameError(frame);
     if (bad) return Promise.reject(bad);
     if (this.pending > this.maxQueue) {
@@ -265,7 +266,7 @@ class WorkerDetector implements BatchDetector {
    */
   detectBatch(frames: readonly Frame[]): Promise<(Detection[] | AppError)[]> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new AppError('dependency_down', 'detector is closed'));
+    if (this.closing) return Promise.reject(dropError('closed', 'detector is closed'));
     const out: (Detection[] | AppError | undefined)[] = frames.map(frameError);
     const sent: number[] = [];
     const messages: FrameMessage[] = [];
@@ -372,7 +373,9 @@ class WorkerDetector implements BatchDetector {
   }
 
   private async shutdown(): Promise<void> {
-    const closed = new AppError('dependency_down', 'detector is closed');
+    // Frames refused at close are drops (as the batch collector's are), not failures: a camera stopping
+    // with the process counts them and logs nothing.
+    const closed = dropError('closed', 'detector is closed');
     for (const r of this.queue.splice(0)) r.reject(closed);
     if (this.inFlight && !this.failure) await this.inFlight.settled;
     if (!this.failure) this.worker.postMessage({ type: 'close' } satisfies ParentMessage);

@@ -25,7 +25,7 @@ import {
 } from './ffmpeg-adapter.js';
 import { FrameAssembler } from './frame-assembler.js';
 import { LatestSlot } from './latest-slot.js';
-import { stopProcess, type StopOptions } from './process-control.js';
+import { stopProcess, StopRequest, type StopOptions, type StopOutcome } from './process-control.js';
 
 export interface Frame {
   cameraId: string;
@@ -50,7 +50,10 @@ export interface CameraFramesOptions {
   width: number;
   /** ffmpeg's socket timeout (a hung server ends ffmpeg). Default 10 000 ms. */
   ioTimeoutMs?: number;
-  /** Ends the stream: the generator returns and ffmpeg is stopped at once. */
+  /**
+   * Ends the stream: the generator returns and ffmpeg is stopped at once (with the grace periods of a
+   * `StopRequest` given as the abort's reason, else `stop`'s).
+   */
   signal?: AbortSignal;
   log?: Logger;
   /** Every frame ffmpeg delivers, before the newest-wins slot (watchdogs and rates hook here). */
@@ -60,6 +63,8 @@ export interface CameraFramesOptions {
   ffmpegPath?: string;
   /** Grace periods of the quit → SIGTERM → SIGKILL escalation. */
   stop?: StopOptions;
+  /** How ffmpeg was ended, once it has been (not called when it was never started). */
+  onStopped?: (outcome: StopOutcome) => void;
   /** Bound on stdout bytes held before ffmpeg announced the frame size. */
   maxHeldBytes?: number;
   /** Also copy the compressed stream into segments (evidence clips); each closed one is reported. */
@@ -228,18 +233,20 @@ export async function* cameraFrames(opts: CameraFramesOptions): AsyncGenerator<F
   log.debug({ camera, pid: proc.pid }, 'ffmpeg started');
 
   let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
+  const stop = (options: StopOptions | undefined = opts.stop): Promise<void> => {
     stopping = true;
-    stopped ??= stopProcess(proc, opts.stop).then((outcome) => {
+    stopped ??= stopProcess(proc, options).then((outcome) => {
       if (outcome === 'unresponsive') log.error({ pid: proc.pid }, 'ffmpeg survived SIGKILL');
       else log.debug({ pid: proc.pid, outcome }, 'ffmpeg ended');
+      opts.onStopped?.(outcome);
     });
     return stopped;
   };
   const onAbort = () => {
     slot.clear();
     slot.close();
-    void stop();
+    const reason: unknown = opts.signal?.reason;
+    void stop(reason instanceof StopRequest ? { ...opts.stop, ...reason.options } : opts.stop);
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -22,7 +22,7 @@ import {
   type Frame,
 } from './camera-stream.js';
 import { startFfmpeg, type DecodeMode, type SegmentOutput } from './ffmpeg-adapter.js';
-import type { StopOptions } from './process-control.js';
+import { StopRequest, type StopOptions, type StopOutcome } from './process-control.js';
 import { RateEstimator } from './rate-estimator.js';
 import { Watchdog } from './watchdog.js';
 
@@ -95,6 +95,8 @@ export interface StreamRecorder {
 }
 
 export type CameraState = 'idle' | 'starting' | 'up' | 'down' | 'stopped';
+/** How `stop()` ended the camera's ffmpeg; 'none' when none was running. */
+export type SupervisorStopOutcome = StopOutcome | 'none';
 /** Also the `reason` label of camera_stream_restarts_total. */
 export type DownReason = 'stall' | 'stream_ended' | 'ffmpeg_failed' | 'start_failed';
 
@@ -198,9 +200,11 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
   private lastConsumerErrorLogAt = 0;
 
   private loop: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
+  private stopping: Promise<SupervisorStopOutcome> | undefined;
   private stopRequested = false;
-  private abortAttempt: (() => void) | undefined;
+  private abortAttempt: ((reason?: StopRequest) => void) | undefined;
+  /** How the current attempt's ffmpeg was ended, once it has been. */
+  private ffmpegOutcome: StopOutcome | undefined;
   private wakeSleep: (() => void) | undefined;
 
   constructor(opts: CameraSupervisorOptions) {
@@ -236,13 +240,18 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
     });
   }
 
-  /** Stops the camera and its ffmpeg (waits for a running onFrame to return). Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Stops the camera and its ffmpeg (waits for a running onFrame to return). Idempotent. `stop`: grace
+   * periods to end ffmpeg with, other than the supervisor's own (shutdown: `SHUTDOWN_STOP`). Resolves
+   * with how ffmpeg was ended, or 'none' when none was running (between restarts, or never started).
+   */
+  stop(stop?: StopOptions): Promise<SupervisorStopOutcome> {
     const loop = this.loop;
-    if (!loop) return Promise.resolve();
+    if (!loop) return Promise.resolve('none');
     this.stopping ??= (async () => {
       this.stopRequested = true;
-      this.abortAttempt?.();
+      const running = this.abortAttempt !== undefined;
+      this.abortAttempt?.(stop ? new StopRequest(stop) : undefined);
       this.wakeSleep?.();
       await loop;
       this.loop = undefined;
@@ -252,6 +261,7 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
       this.setState('stopped');
       this.log.info('camera stopped');
       this.notify('stopped', { cameraId: this.cameraId, at: Date.now() });
+      return running ? (this.ffmpegOutcome ?? 'none') : 'none';
     })();
     return this.stopping;
   }
@@ -316,7 +326,8 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
   /** One ffmpeg, from start to its end. */
   private async attempt(): Promise<AttemptResult> {
     const controller = new AbortController();
-    this.abortAttempt = () => controller.abort();
+    this.abortAttempt = (reason) => controller.abort(reason);
+    this.ffmpegOutcome = undefined;
     let stalledAfterMs: number | undefined;
     let up = false;
     const startedAt = Date.now();
@@ -359,6 +370,9 @@ export class CameraSupervisor extends EventEmitter<CameraSupervisorEvents> {
         log: this.opts.log ?? logger(),
         ffmpegPath: this.opts.ffmpegPath,
         stop: this.opts.stop,
+        onStopped: (outcome) => {
+          this.ffmpegOutcome = outcome;
+        },
         ...startProcess,
         ...(sink && { segments: { ...sink.output, onSegment: (line: string) => sink.onSegment(line) } }),
         onReceive: (frame) => {

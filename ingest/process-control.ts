@@ -22,6 +22,26 @@ export interface StopOptions {
   killWaitMs?: number;
 }
 
+/**
+ * Grace periods for ending a process at shutdown, when no output is worth waiting for: no quit request
+ * (ffmpeg reads 'q' only between packets, and not at all while it is still connecting), two SIGTERMs
+ * 250 ms apart (the second interrupts a blocked read; ffmpeg still closes its outputs on a signal), then
+ * SIGKILL. A stream that is alive ends within about 250 ms, a hung one at the first SIGTERM.
+ */
+export const SHUTDOWN_STOP: Readonly<Required<StopOptions>> = Object.freeze({
+  quitGraceMs: 0,
+  termGraceMs: 1500,
+  killWaitMs: 2000,
+});
+
+/**
+ * An abort reason that says how to end the process the abort stops (AbortController.abort(reason)), for
+ * code that ends a process when a signal aborts: grace periods other than its usual ones.
+ */
+export class StopRequest {
+  constructor(readonly options: StopOptions) {}
+}
+
 /** How the process ended: the step that worked, or 'unresponsive' when even SIGKILL was not seen. */
 export type StopOutcome = 'already_exited' | 'quit' | 'sigterm' | 'sigkill' | 'unresponsive';
 
@@ -48,8 +68,10 @@ function exitedWithin(proc: Stoppable, ms: number): Promise<boolean> {
 export async function stopProcess(proc: Stoppable, options: StopOptions = {}): Promise<StopOutcome> {
   const { quitGraceMs = 1000, termGraceMs = 1500, killWaitMs = 2000 } = options;
   if (proc.exitStatus() !== undefined) return 'already_exited';
-  proc.requestQuit();
-  if (await exitedWithin(proc, quitGraceMs)) return 'quit';
+  if (quitGraceMs > 0) {
+    proc.requestQuit();
+    if (await exitedWithin(proc, quitGraceMs)) return 'quit';
+  }
   proc.kill('SIGTERM');
   const firstWait = Math.min(SECOND_TERM_AFTER_MS, termGraceMs);
   if (await exitedWithin(proc, firstWait)) return 'sigterm';

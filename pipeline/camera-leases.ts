@@ -37,6 +37,13 @@ export interface LeaseOptions {
   start(cameraId: string): Promise<void> | void;
   /** Stop running a camera; resolves once it has stopped. */
   stop(cameraId: string, reason: 'lost' | 'rebalance' | 'removed' | 'shutdown'): Promise<void> | void;
+  /**
+   * Shutdown of every camera at once (`stop()`), instead of `stop(cameraId, 'shutdown')` for each: it
+   * calls `release()` as soon as no camera may run twice any more (their streams are down), so the leases
+   * go back in one round trip before the slower rest (evidence) is finished. `release()` is idempotent;
+   * `stop()` calls it after the hook when the hook did not.
+   */
+  stopAll?(cameraIds: string[], release: () => Promise<number>): Promise<void>;
 }
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -261,20 +268,49 @@ export class CameraLeases {
     }
   }
 
-  /** Stops every camera, then releases the leases and the worker record so others take over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every camera, then hands back the leases and the worker record in one pipelined round trip, so
+   * others take the cameras over at once. Resolves with the cameras stopped and the leases released
+   * (a lease already taken by another worker, or expired, is not this worker's to release).
+   */
+  async stop(): Promise<{ cameras: number; released: number }> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.renewTimer) clearTimeout(this.renewTimer);
     await this.ticking;
     await this.renewing;
-    await Promise.all([...this.held.keys()].map((cameraId) => this.drop(cameraId, 'shutdown', true)));
-    await this.opts.redis
-      .pipeline()
-      .del(this.workerKey(this.workerId))
-      .zrem(this.workersKey(), this.workerId)
-      .exec()
-      .catch(() => undefined);
+    const ids = [...this.held.keys()];
+    let releasing: Promise<number> | undefined;
+    const release = () => (releasing ??= this.releaseAll(ids));
+    if (this.opts.stopAll) {
+      this.held.clear();
+      this.opts.log.info({ cameras: ids.length }, 'stopping every camera (shutdown)');
+      try {
+        await this.opts.stopAll(ids, release);
+      } finally {
+        await release();
+      }
+    } else {
+      // Without the hook: every camera through `stop`, in parallel; then the leases go back together.
+      await Promise.all(ids.map((cameraId) => this.drop(cameraId, 'shutdown', false)));
+      await release();
+    }
+    return { cameras: ids.length, released: await release() };
+  }
+
+  /** Every lease in `ids` (if still this worker's) and the worker record, in one round trip. */
+  private async releaseAll(ids: readonly string[]): Promise<number> {
+    const batch = this.opts.redis.pipeline();
+    for (const cameraId of ids) batch.eval(RELEASE, 1, this.leaseKey(cameraId), this.workerId);
+    batch.del(this.workerKey(this.workerId)).zrem(this.workersKey(), this.workerId);
+    try {
+      const replies = (await batch.exec()) ?? [];
+      return replies.slice(0, ids.length).filter(([err, n]) => !err && n === 1).length;
+    } catch (err) {
+      // Unreleased leases expire on their own (leaseMs): slower takeover, never a camera run twice.
+      this.opts.log.warn({ err: errorMessage(err), cameras: ids.length }, 'camera leases not released');
+      return 0;
+    }
   }
 }
 

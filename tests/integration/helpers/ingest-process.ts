@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface IngestProcess {
   child: ChildProcess;
-  /** The last 20 kB of its stdout and stderr. */
+  /** The last `outputLimit` characters (default 20 000) of its stdout and stderr. */
   output(): string;
   /** SIGTERM, then SIGKILL after `graceMs` if it has not exited. */
   stop(graceMs?: number): Promise<void>;
@@ -23,7 +23,10 @@ export function startIngestProcess(env: {
   dataDir: string;
   /** Anything else (INGEST_*, DETECTOR_*, signing keys), over the fault-test defaults. */
   extra?: Record<string, string>;
+  /** Characters of output kept (default 20 000). */
+  outputLimit?: number;
 }): IngestProcess {
+  const outputLimit = env.outputLimit ?? 20_000;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps', 'ingest.ts')], {
     cwd: ROOT,
     env: {
@@ -48,7 +51,7 @@ export function startIngestProcess(env: {
   });
   let output = '';
   const keep = (d: Buffer) => {
-    output = (output + d.toString()).slice(-20_000);
+    output = (output + d.toString()).slice(-outputLimit);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

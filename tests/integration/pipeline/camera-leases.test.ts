@@ -157,8 +157,14 @@ describe('camera leases across worker processes', () => {
 describe('camera leases at fleet size (in one process)', () => {
   const fleet = Array.from({ length: 40 }, (_, i) => `cam-${String(i + 1).padStart(2, '0')}`);
 
-  function worker(redis: Redis, prefix: string, log: { camera: string; what: string; at: number }[]) {
+  function worker(
+    redis: Redis,
+    prefix: string,
+    log: { camera: string; what: string; at: number }[],
+    stopAll?: (ids: string[], release: () => Promise<number>) => Promise<void>,
+  ) {
     return new CameraLeases({
+      ...(stopAll ? { stopAll } : {}),
       redis,
       prefix,
       capacity: 100,
@@ -217,6 +223,42 @@ describe('camera leases at fleet size (in one process)', () => {
       expect(log.filter((e) => e.what !== 'start')).toEqual([]);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+      await redis.quit();
+    }
+  });
+
+  it('stops the whole fleet at once at shutdown and hands every lease back in one round trip', async () => {
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    const prefix = `pn-test-shutdown-${process.pid}-${Date.now()}`;
+    const log: { camera: string; what: string; at: number }[] = [];
+    const leaseKeys = async () => (await redis.keys(`${prefix}:camera-lease:*`)).length;
+    const seen: { ids: string[]; before: number; released: number; after: number }[] = [];
+    const leases = worker(redis, prefix, log, async (ids, release) => {
+      const before = await leaseKeys();
+      const released = await release();
+      // Released while the hook still runs (its evidence phase would come now): others may take over.
+      seen.push({ ids, before, released, after: await leaseKeys() });
+      await release(); // idempotent
+    });
+    leases.setCameras(fleet);
+    leases.start();
+    try {
+      await expect.poll(() => leases.holding.length, { timeout: 10_000, interval: 50 }).toBe(40);
+      const evals = vi.spyOn(redis, 'eval');
+      const pipelines = vi.spyOn(redis, 'pipeline');
+      expect(await leases.stop()).toEqual({ cameras: 40, released: 40 });
+      expect(seen).toHaveLength(1);
+      expect([...seen[0]!.ids].sort()).toEqual(fleet);
+      expect(seen[0]).toMatchObject({ before: 40, released: 40, after: 0 });
+      // No release one camera at a time: one pipeline (the leases and the worker record), no lone EVAL.
+      expect(evals).not.toHaveBeenCalled();
+      expect(pipelines).toHaveBeenCalledTimes(1);
+      expect(await redis.zscore(`${prefix}:ingest-workers`, leases.workerId)).toBeNull();
+      // The per-camera stop is not used for the shutdown.
+      expect(log.filter((e) => e.what === 'shutdown')).toEqual([]);
+    } finally {
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       await redis.quit();

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { isAppError, type AppError } from '../../../core/errors.js';
 import { cameraFrames, scrubSecrets, type Frame } from '../../../ingest/camera-stream.js';
+import { SHUTDOWN_STOP, StopRequest, type StopOutcome } from '../../../ingest/process-control.js';
 import type {
   FfmpegExit,
   FfmpegProcess,
@@ -273,6 +274,33 @@ describe('cameraFrames', () => {
     ac.abort();
     expect(await waiting).toEqual({ done: true, value: undefined });
     expect(ff.calls).toContain('quit');
+  });
+
+  it('ends ffmpeg with the grace periods of a StopRequest abort reason, and says how it ended', async () => {
+    const ff = fakeFfmpeg();
+    const ac = new AbortController();
+    const outcomes: StopOutcome[] = [];
+    const gen = cameraFrames({
+      cameraId: 'c',
+      url: 'rtsp://h/x',
+      fps: 2,
+      width: W,
+      startProcess: ff.startProcess,
+      signal: ac.signal,
+      log: capture().log,
+      onStopped: (o) => outcomes.push(o),
+    });
+    const first = gen.next();
+    await tick();
+    ff.announce();
+    ff.write(1);
+    await first;
+    const waiting = gen.next();
+    ac.abort(new StopRequest(SHUTDOWN_STOP));
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    // No quit request: SIGTERM at once (the fake dies on the first signal).
+    expect(ff.calls).toEqual(['SIGTERM']);
+    expect(outcomes).toEqual(['sigterm']);
   });
 
   it('fails with start_failed when ffmpeg cannot be started', async () => {

@@ -12,6 +12,7 @@ import {
   type CameraUpEvent,
 } from '../../../ingest/camera-supervisor.js';
 import { loadConfig } from '../../../core/config.js';
+import { SHUTDOWN_STOP, StopRequest } from '../../../ingest/process-control.js';
 
 const quiet = pino({ level: 'silent' }, new Writable({ write: (_c, _e, done) => done() }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -261,6 +262,22 @@ describe('CameraSupervisor', () => {
     expect(s.status().state).toBe('stopped');
     expect(stopped).toBe(1);
     expect(await metric('camera_stream_up', { camera: 'cam-stop' })).toBe(0);
+  });
+
+  it('passes stop grace periods to the source as the abort reason, and reports how ffmpeg ended', async () => {
+    // A source that ends its "ffmpeg" the way cameraFrames does: on abort, and says how.
+    const ends: Script = async function* (opts) {
+      yield* flowing(10)(opts);
+      opts.onStopped?.(opts.signal?.reason instanceof StopRequest ? 'sigterm' : 'quit');
+    };
+    const { source, starts } = scripted(ends);
+    const s = supervisor({ cameraId: 'cam-stop-fast', frameSource: source });
+    s.start();
+    await until(() => s.status().state === 'up');
+    expect(await s.stop(SHUTDOWN_STOP)).toBe('sigterm');
+    expect((starts[0]!.signal?.reason as StopRequest).options).toEqual(SHUTDOWN_STOP);
+    // Nothing running: nothing to end.
+    expect(await s.stop()).toBe('none');
   });
 
   it('survives a throwing event listener', async () => {

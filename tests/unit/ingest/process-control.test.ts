@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { stopProcess, type Stoppable } from '../../../ingest/process-control.js';
+import { SHUTDOWN_STOP, stopProcess, type Stoppable } from '../../../ingest/process-control.js';
 
 /** A fake process that exits on the quit request or on the given number of signals of a kind. */
 function fakeProcess(diesOn: { quit?: boolean; SIGTERM?: number; SIGKILL?: number }, alreadyExited = false) {
@@ -81,6 +81,14 @@ describe('stopProcess', () => {
     const outcome = stopProcess(proc, { quitGraceMs: 10, termGraceMs: 10, killWaitMs: 10 });
     await vi.advanceTimersByTimeAsync(50);
     expect(await outcome).toBe('unresponsive');
+  });
+
+  it('with no quit grace (shutdown) goes straight to the two SIGTERMs', async () => {
+    const { proc, calls } = fakeProcess({ SIGTERM: 2 });
+    const outcome = stopProcess(proc, SHUTDOWN_STOP);
+    await vi.advanceTimersByTimeAsync(250 + 20);
+    expect(await outcome).toBe('sigterm');
+    expect(calls).toEqual(['SIGTERM', 'SIGTERM']);
   });
 
   it('does nothing to a process that already exited', async () => {
