@@ -13,7 +13,6 @@
  * frame like a camera's on-screen clock) is left out of those clips automatically. Progress on stderr, a
  * table on stdout, everything in --out.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,15 +20,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MOTION_GATE, MotionGate } from '../pipeline/motion-gate.js';
 import type { Polygon } from '../violations/geometry.js';
-import { TIMECODE_STRIP } from './scenarios/timecode.js';
-
-/** The scenario renders' frame counter, as a fraction of their 1280 × 720 frame (with a 2 px margin). */
-const SCENARIO_TIMECODE = rect(
-  (TIMECODE_STRIP.x - 2) / 1280,
-  (TIMECODE_STRIP.y - 2) / 720,
-  (TIMECODE_STRIP.x + TIMECODE_STRIP.width + 2) / 1280,
-  (TIMECODE_STRIP.y + TIMECODE_STRIP.height + 2) / 720,
-);
+import { clipFrames } from './scenarios/clip-frames.js';
+import { TIMECODE_MASK } from './scenarios/timecode.js';
 
 function rect(x0: number, y0: number, x1: number, y1: number): Polygon {
   return [
@@ -60,44 +52,6 @@ async function listClips(inputs: string[]): Promise<string[]> {
     } else out.push(input);
   }
   return out;
-}
-
-/** Decodes `clip` like ingest does and hands each frame to `onFrame` with its time in the clip. */
-function decode(
-  clip: string,
-  fps: number,
-  width: number,
-  onFrame: (data: Buffer, height: number, atMs: number) => void,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // Height even, aspect kept: read it back from ffprobe-free arithmetic after the first frame is not
-    // possible on a raw pipe, so ask ffmpeg for a fixed 16:9 height like the ingest default.
-    const height = Math.round((width * 9) / 16 / 2) * 2;
-    const ff = spawn(
-      'ffmpeg',
-      [
-        ...['-hide_banner', '-loglevel', 'error', '-i', clip],
-        ...['-vf', `fps=${fps},scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const size = width * height * 3;
-    let pending: Buffer = Buffer.alloc(0);
-    let n = 0;
-    let stderr = '';
-    ff.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    ff.stdout.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= size) {
-        onFrame(pending.subarray(0, size), height, (n++ * 1000) / fps);
-        pending = pending.subarray(size);
-      }
-    });
-    ff.on('error', reject);
-    ff.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code} on ${clip}: ${stderr.trim()}`)),
-    );
-  });
 }
 
 function quantile(values: number[], q: number): number {
@@ -152,24 +106,20 @@ async function main(): Promise<void> {
     const rendered = path.resolve(path.dirname(clip)) === path.join(dataDir, 'scenarios');
     const gate = new MotionGate<null>({
       maxSkipMs,
-      ignore: rendered ? [...ignore, SCENARIO_TIMECODE] : ignore,
+      ignore: rendered ? [...ignore, [...TIMECODE_MASK]] : ignore,
     });
     const times: number[] = [];
     let run = 0;
     let longest = 0;
     // One frame at a time, as the pipeline calls the gate (a camera has one frame in flight).
-    let chain = Promise.resolve();
-    await decode(clip, fps, width, (data, height, atMs) => {
-      const frame = { data: Buffer.from(data), width, height, capturedAt: atMs };
-      chain = chain.then(async () => {
-        const t0 = performance.now();
-        const { skipped } = await gate.detect(frame, async () => null);
-        times.push(performance.now() - t0);
-        run = skipped ? run + 1 : 0;
-        longest = Math.max(longest, run);
-      });
-    });
-    await chain;
+    for await (const f of clipFrames(clip, { fps, width })) {
+      const frame = { data: f.data, width: f.width, height: f.height, capturedAt: f.atMs };
+      const t0 = performance.now();
+      const { skipped } = await gate.detect(frame, async () => null);
+      times.push(performance.now() - t0);
+      run = skipped ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
     const fig: ClipFigures = {
       clip: path.basename(clip),
       frames: gate.seen,

@@ -35,6 +35,9 @@ violations to the ground truth and re-verifies every evidence bundle.
   --db auto|postgres|embedded   throwaway database (default auto)
   --keep                keep the database and the evidence directory
   --no-plates           do not read plates (plate figures are then empty)
+  --replay              decode the clip files frame for frame instead of serving them over RTSP in
+                        real time: every analysed frame reaches the engine and its evidence is done
+                        before the next frame (the models and rules without the machine's load)
   --help                this text
 `;
 
@@ -59,6 +62,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
         db: { type: 'string' },
         keep: { type: 'boolean' },
         'no-plates': { type: 'boolean' },
+        replay: { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -95,6 +99,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     durationS: num('duration', values.duration, 40, 15, false),
     db,
     plates: !values['no-plates'],
+    replay: values.replay ?? false,
   };
 }
 
@@ -102,7 +107,7 @@ const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}
 
 export function summary(r: EvalReport): string {
   const lines = [
-    `${r.config.count} scenarios from seed ${r.config.seed}; ${r.machine.nproc} CPUs, ${r.machine.cpu_model}`,
+    `${r.config.count} scenarios from seed ${r.config.seed} (${r.config.source === 'replay' ? 'replayed frame for frame' : 'real time over RTSP'}, ${r.config.detector_model}); ${r.machine.nproc} CPUs, ${r.machine.cpu_model}`,
     '',
     'rule                   n  recorded  matched  false  dup  precision  recall  plate exact',
   ];

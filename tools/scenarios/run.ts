@@ -57,6 +57,7 @@ import { renderScenario } from './render.js';
 import { deriveSeed } from './prng.js';
 import { listPhotos, usablePhotos, type PhotoEntry } from './sprites.js';
 import { readTimecode } from './timecode.js';
+import { clipFrames } from './clip-frames.js';
 
 export interface EvalArgs {
   seed: number;
@@ -70,6 +71,12 @@ export interface EvalArgs {
   durationS: number;
   db: 'auto' | 'postgres' | 'embedded';
   plates: boolean;
+  /**
+   * Decode the clip file frame for frame at the analysed rate and wait for each frame's evidence
+   * (no RTSP, no real-time, no frame lost to a busy CPU): measures the models and the rules, not the
+   * machine. The real-time chain is the default.
+   */
+  replay: boolean;
 }
 
 export interface ScenarioOutcome {
@@ -122,6 +129,9 @@ export interface EvalReport {
     database: string;
     plates: boolean;
     plate_models: string | null;
+    /** `rtsp` (real time, the default) or `replay` (the clip file, every analysed frame, see EvalArgs). */
+    source: 'rtsp' | 'replay';
+    detector_model: string;
   };
   precision: number | null;
   recall: number | null;
@@ -179,10 +189,9 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
   const startedAt = new Date();
   const closers = new Closers(log);
   try {
-    const pre = await checkSimulatorPrerequisites({
-      ffmpegPath: config.FFMPEG_PATH,
-      python: config.SIM_PYTHON,
-    });
+    const pre = args.replay
+      ? ({ ok: true } as const)
+      : await checkSimulatorPrerequisites({ ffmpegPath: config.FFMPEG_PATH, python: config.SIM_PYTHON });
     if (!pre.ok) throw new AppError('dependency_down', pre.reason, { permanent: true });
     const photos = await spritePool(path.resolve(config.SHARED_DIR));
     const ids = [...photos.keys()];
@@ -348,6 +357,8 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
         plate_models: plateReader
           ? `${plateReader.detModel.name}/${plateReader.detModel.version} + ${plateReader.model.name}/${plateReader.model.version}`
           : null,
+        source: args.replay ? 'replay' : 'rtsp',
+        detector_model: `${detector.model.name}/${detector.model.version}`,
       },
       precision: total.precision,
       recall: total.recall,
@@ -420,14 +431,17 @@ async function runOne(
   const { config, log } = sh;
   const outcome = emptyOutcome(spec, clip);
   const code = `SC-${String(index + 1).padStart(3, '0')}`;
-  const fleet = await startSimulatedFleet({ count: 1, port: 0, clip, log, readyTimeoutMs: 60_000 });
   const closers = new Closers(log);
-  closers.add('rtsp server', () => fleet.stop());
   try {
+    // The real-time chain serves the clip over RTSP like a camera; a replay reads the file itself.
+    const fleet = args.replay
+      ? undefined
+      : await startSimulatedFleet({ count: 1, port: 0, clip, log, readyTimeoutMs: 60_000 });
+    if (fleet) closers.add('rtsp server', () => fleet.stop());
     const camera = await upsertCameraByCode(sh.db.database.db, {
       code,
       name: `Scenario ${spec.id}`,
-      rtspUrl: fleet.urls[0]!,
+      rtspUrl: fleet?.urls[0] ?? null,
     });
     const frameMs = 1000 / spec.frame.fps;
     const totalFrames = Math.round(spec.frame.durationS * spec.frame.fps);
@@ -438,75 +452,99 @@ async function runOne(
     let finished = false;
     let resolveDone!: () => void;
     const doneP = new Promise<void>((r) => (resolveDone = r));
-    const supervisor = new CameraSupervisor({
-      cameraId: code,
-      url: fleet.urls[0]!,
-      fps: args.fps,
-      width: args.width,
-      stallTimeoutMs: config.INGEST_STALL_TIMEOUT_MS,
-      backoffMinMs: config.INGEST_BACKOFF_MIN_MS,
-      backoffMaxMs: config.INGEST_BACKOFF_MAX_MS,
-      maxRestartsPerMinute: config.INGEST_MAX_RESTARTS_PER_MINUTE,
-      ffmpegPath: config.FFMPEG_PATH,
-      log: log.child({ camera: code }),
-      onFrame: async (frame: Frame) => {
-        if (finished) return;
-        outcome.frames.received += 1;
-        const idx = readTimecodeSafe(frame);
-        if (idx === undefined) {
-          outcome.frames.unreadable_timecode += 1;
-          return;
-        }
-        // One pass of the clip: stop when it wraps round (or ends).
-        if (idx < lastIndex || idx >= totalFrames - 1) {
-          finished = true;
-          resolveDone();
-          return;
-        }
-        lastIndex = idx;
-        const clipMs = idx * frameMs;
-        if (!pipeline) {
-          const scene = sceneForRun(spec, frame.capturedAt - clipMs);
-          const version = await addSceneConfigVersion(sh.db.database.db, {
-            cameraId: camera.id,
-            config: scene as unknown as JsonObject,
-            createdBy: 'eval-scenarios',
-          });
-          pipeline = new CameraPipeline({
-            camera: { id: camera.id, code, name: camera.name, location: null },
-            scene,
-            sceneConfigVersion: version.version,
-            detector: sh.detector,
-            store: sh.store,
-            outbox: sh.outbox,
-            log: log.child({ camera: code }),
-            workerId: `eval-scenarios:${process.pid}`,
-            motionGate: motionGateFromConfig(config),
-            signer: sh.signer,
-            ...(sh.plateReader
-              ? { plateReader: sh.plateReader, plateOptions: { maxFrames: config.DETECTOR_PLATE_FRAMES } }
-              : {}),
-          });
-          outcome.frames.clip_from_s = clipMs / 1000;
-        }
-        mapping.push({ at: frame.capturedAt, clipMs });
-        outcome.frames.clip_to_s = clipMs / 1000;
-        await pipeline.onFrame(frame);
-        outcome.frames.analysed += 1;
-        outcome.frames.motion_gated = pipeline.gateSkipped;
-      },
-    });
-    closers.add('camera', () => supervisor.stop());
-    supervisor.start();
-    const deadline = Date.now() + (spec.frame.durationS * 2 + 60) * 1000;
-    await Promise.race([
-      doneP,
-      (async () => {
-        while (!finished && Date.now() < deadline) await sleep(500);
-      })(),
-    ]);
-    finished = true;
-    await supervisor.stop();
+    const onFrame = async (frame: Frame) => {
+      if (finished) return;
+      outcome.frames.received += 1;
+      const idx = readTimecodeSafe(frame);
+      if (idx === undefined) {
+        outcome.frames.unreadable_timecode += 1;
+        return;
+      }
+      // One pass of the clip: stop when it wraps round (or ends).
+      if (idx < lastIndex || idx >= totalFrames - 1) {
+        finished = true;
+        resolveDone();
+        return;
+      }
+      lastIndex = idx;
+      const clipMs = idx * frameMs;
+      if (!pipeline) {
+        const scene = sceneForRun(spec, frame.capturedAt - clipMs);
+        const version = await addSceneConfigVersion(sh.db.database.db, {
+          cameraId: camera.id,
+          config: scene as unknown as JsonObject,
+          createdBy: 'eval-scenarios',
+        });
+        pipeline = new CameraPipeline({
+          camera: { id: camera.id, code, name: camera.name, location: null },
+          scene,
+          sceneConfigVersion: version.version,
+          detector: sh.detector,
+          store: sh.store,
+          outbox: sh.outbox,
+          log: log.child({ camera: code }),
+          workerId: `eval-scenarios:${process.pid}`,
+          motionGate: motionGateFromConfig(config),
+          signer: sh.signer,
+          ...(sh.plateReader
+            ? { plateReader: sh.plateReader, plateOptions: { maxFrames: config.DETECTOR_PLATE_FRAMES } }
+            : {}),
+        });
+        outcome.frames.clip_from_s = clipMs / 1000;
+      }
+      mapping.push({ at: frame.capturedAt, clipMs });
+      outcome.frames.clip_to_s = clipMs / 1000;
+      await pipeline.onFrame(frame);
+      outcome.frames.analysed += 1;
+      outcome.frames.motion_gated = pipeline.gateSkipped;
+    };
+    if (fleet) {
+      const supervisor = new CameraSupervisor({
+        cameraId: code,
+        url: fleet.urls[0]!,
+        fps: args.fps,
+        width: args.width,
+        stallTimeoutMs: config.INGEST_STALL_TIMEOUT_MS,
+        backoffMinMs: config.INGEST_BACKOFF_MIN_MS,
+        backoffMaxMs: config.INGEST_BACKOFF_MAX_MS,
+        maxRestartsPerMinute: config.INGEST_MAX_RESTARTS_PER_MINUTE,
+        ffmpegPath: config.FFMPEG_PATH,
+        log: log.child({ camera: code }),
+        onFrame,
+      });
+      closers.add('camera', () => supervisor.stop());
+      supervisor.start();
+      const deadline = Date.now() + (spec.frame.durationS * 2 + 60) * 1000;
+      await Promise.race([
+        doneP,
+        (async () => {
+          while (!finished && Date.now() < deadline) await sleep(500);
+        })(),
+      ]);
+      finished = true;
+      await supervisor.stop();
+    } else {
+      // Frame for frame: each frame's evidence (plates included) is done before the next frame, so a
+      // flag never waits behind a backlog the real-time chain would have had to skip plates for.
+      const base = Date.now();
+      for await (const f of clipFrames(clip, {
+        fps: args.fps,
+        width: args.width,
+        ffmpegPath: config.FFMPEG_PATH,
+      })) {
+        if (finished) break;
+        await onFrame({
+          cameraId: code,
+          seq: f.index,
+          capturedAt: base + f.atMs,
+          width: f.width,
+          height: f.height,
+          data: f.data,
+        });
+        await pipeline?.drain();
+      }
+      finished = true;
+    }
     await pipeline?.drain();
     // Let the queue deliver this camera's jobs.
     const drainEnd = Date.now() + 60_000;

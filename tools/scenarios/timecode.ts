@@ -14,6 +14,22 @@ const BLOCKS = TIMECODE_BITS + 3;
 /** The strip's size in pixels on the 1280-wide rendered frame. */
 export const TIMECODE_STRIP = { x: X0, y: Y0, width: BLOCKS * PITCH, height: BLOCK };
 
+/**
+ * The strip as a scene ignore mask (fractions of the 1280 × 720 frame, 2 px margin), as a camera's
+ * on-screen clock is masked: its pixels change every frame and must not count as motion.
+ */
+export const TIMECODE_MASK: readonly { x: number; y: number }[] = (() => {
+  const [x0, y0] = [(X0 - 2) / 1280, (Y0 - 2) / 720];
+  const [x1, y1] = [(X0 + BLOCKS * PITCH + 2) / 1280, (Y0 + BLOCK + 2) / 720];
+  const r = (v: number) => Math.round(v * 1e4) / 1e4;
+  return [
+    { x: r(x0), y: r(y0) },
+    { x: r(x1), y: r(y0) },
+    { x: r(x1), y: r(y1) },
+    { x: r(x0), y: r(y1) },
+  ];
+})();
+
 function bitsOf(index: number): number[] {
   if (!Number.isInteger(index) || index < 0 || index >= 2 ** TIMECODE_BITS)
     throw new RangeError(`frame index ${index} does not fit ${TIMECODE_BITS} bits`);

@@ -67,4 +67,36 @@ describe.skipIf(skip !== undefined)('npm run eval:scenarios', () => {
       await fs.rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('replays the clip frame for frame (--replay): every analysed frame, no RTSP', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pn-eval-replay-'));
+    const out = path.join(dir, 'report.json');
+    try {
+      await run(
+        process.execPath,
+        [
+          path.resolve('node_modules/tsx/dist/cli.mjs'),
+          'tools/eval-scenarios.ts',
+          ...['--seed', '3', '--count', '1', '--duration', '20', '--replay', '--out', out],
+        ],
+        { env: { ...process.env, SHARED_DIR: SHARED, LOG_LEVEL: 'warn' }, maxBuffer: 16 * 1024 * 1024 },
+      );
+      const report = JSON.parse(await fs.readFile(out, 'utf8'));
+      expect(report.config.source).toBe('replay');
+      expect(report.config.detector_model).toMatch(/^nanodet-coco\/\d+$/);
+      const s = report.scenarios[0];
+      expect(s.error).toBeNull();
+      // 20 s at 2 fps, one pass: every decoded frame reaches the engine (but one that ends the pass).
+      expect(s.frames.received).toBeGreaterThanOrEqual(39);
+      expect(s.frames.analysed).toBeGreaterThanOrEqual(s.frames.received - 1);
+      expect(s.frames.unreadable_timecode).toBe(0);
+      // Nothing is lost to the machine's load, so both scripted runners are flagged, and no one else.
+      expect(report.per_rule.red_light.n).toBeGreaterThanOrEqual(1);
+      expect(report.per_rule.red_light.matched).toBe(report.per_rule.red_light.n);
+      expect(report.false_flags).toBe(0);
+      expect(report.bundles_failed).toBe(0);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
