@@ -1,6 +1,7 @@
 /**
  * `npm run bench:api -- [--rates 100,250,500] [--duration 20] [--warmup 3] [--connections 100]
- * [--violations 10000] [--targets lookup,queue] [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]`
+ * [--generator open|autocannon] [--spin-ms 0.5] [--violations 10000] [--targets lookup,queue]
+ * [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]`
  *
  * Latency of the API at fixed request rates, against a real API process (`apps/api.ts`, as deployed) on a
  * throwaway PostgreSQL database (TEST_DATABASE_URL, default the local server) with seeded violations, and
@@ -12,10 +13,16 @@
  *   70 % known plates, 30 % unknown.
  * - `queue`: GET /api/review/queue as a reviewer with a personal access token (each read appends an
  *   audit entry, as in production).
- * Load comes from autocannon at a fixed overall rate across `--connections` connections: each connection
- * gets a per-second budget and sends its next request when the previous one has answered, so requests
- * leave in bursts at each second boundary, not evenly spread. Progress on stderr, a summary table on
- * stdout, everything in the JSON file. Refuses to run with NODE_ENV=production.
+ * Load, `--generator open` (the default): an open-loop generator (tools/bench-api/open-loop.ts) sends
+ * request i at t0 + i / rate, evenly spread whatever the answers do, on a keep-alive pool of at most
+ * `--connections` sockets, and measures each latency from the request's due time (as wrk2 does: a stalled
+ * server, a full pool or a stalled generator all count), with the latency from the actual send and the
+ * send lag (how late requests left) reported beside it. `--generator autocannon`: autocannon at a fixed
+ * overall rate across `--connections` connections, closed loop: each connection gets a per-second budget
+ * and sends its next request when the previous one has answered, so requests leave in bursts at each
+ * second boundary and a stalled server lowers the offered rate (coordinated omission); its latency runs
+ * from the actual send. Progress on stderr, a summary table on stdout, everything in the JSON file.
+ * Refuses to run with NODE_ENV=production.
  *
  * Variants, measured in turn at each rate so that a change in the machine's load hits them alike: the API
  * of this checkout with each `--api-processes` count (API_PROCESSES, node:cluster), and with `--baseline
@@ -50,6 +57,7 @@ import { createUser } from '../db/repositories/user.repository.js';
 import { recordViolation, updateViolationStatus } from '../db/repositories/violation.repository.js';
 import type { ViolationStatus } from '../db/schema.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
+import { runOpenLoop } from './bench-api/open-loop.js';
 import { createBenchDatabase } from './bench-fleet/database.js';
 import { machineInfo } from './bench-fleet/machine.js';
 import {
@@ -67,7 +75,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POW_BITS = 8;
 
 const USAGE = `usage: npm run bench:api -- [--rates 100,250,500] [--duration 20] [--warmup 3] [--connections 100]
-       [--violations 10000] [--targets lookup,queue] [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]
+       [--generator open|autocannon] [--spin-ms 0.5] [--violations 10000] [--targets lookup,queue]
+       [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]
 `;
 
 interface Args {
@@ -75,6 +84,10 @@ interface Args {
   durationS: number;
   warmupS: number;
   connections: number;
+  /** `open`: open loop, latency from each request's due time; `autocannon`: closed loop per connection. */
+  generator: Generator;
+  /** Open loop: how long before each due time the scheduler stops sleeping and spins (more CPU, less lag). */
+  spinMs: number;
   violations: number;
   targets: ('lookup' | 'queue')[];
   /** API_PROCESSES values to measure this checkout's API with. */
@@ -86,6 +99,8 @@ interface Args {
   out: string | undefined;
 }
 
+type Generator = 'open' | 'autocannon';
+
 class UsageError extends Error {}
 
 export function parseArgs(argv: string[]): Args {
@@ -94,6 +109,8 @@ export function parseArgs(argv: string[]): Args {
     durationS: 20,
     warmupS: 3,
     connections: 100,
+    generator: 'open',
+    spinMs: 0.5,
     violations: 10_000,
     targets: ['lookup', 'queue'],
     apiProcesses: [1],
@@ -115,7 +132,15 @@ export function parseArgs(argv: string[]): Args {
     else if (a === '--warmup') args.warmupS = positive(a, v, 600);
     else if (a === '--connections') args.connections = positive(a, v, 10_000);
     else if (a === '--violations') args.violations = positive(a, v, 1_000_000);
-    else if (a === '--out') args.out = v;
+    else if (a === '--generator') {
+      if (v !== 'open' && v !== 'autocannon') throw new UsageError('--generator: open, autocannon');
+      args.generator = v;
+    } else if (a === '--spin-ms') {
+      const ms = Number(v);
+      if (v === undefined || v === '' || !Number.isFinite(ms) || ms < 0 || ms > 20)
+        throw new UsageError('--spin-ms must be a number of ms from 0 to 20');
+      args.spinMs = ms;
+    } else if (a === '--out') args.out = v;
     else if (a === '--cpu-prof') {
       if (!v) throw new UsageError('--cpu-prof needs a directory');
       args.cpuProf = path.resolve(v);
@@ -287,21 +312,42 @@ export interface RunResult {
   variant: string;
   /** API processes serving (API_PROCESSES). */
   processes: number;
+  /** The load generator (--generator). */
+  generator: Generator;
   rate: number;
   duration_s: number;
+  /** Complete responses, any status. */
   requests: number;
   achieved_rps: number;
+  /**
+   * Latency percentiles, ms. `open`: from each request's due time to the end of its response;
+   * `autocannon`: from the moment it was written.
+   */
   p50_ms: number;
   p90_ms: number;
   p99_ms: number;
   max_ms: number;
+  /** Latency from the moment each request was written to a socket (for `autocannon`, the same as p*_ms). */
+  from_send_p50_ms: number;
+  from_send_p99_ms: number;
+  from_send_max_ms: number;
+  /** `open` only: how late requests were written (written − due: generator lateness and pool queue), ms. */
+  send_lag_p50_ms: number | null;
+  send_lag_p99_ms: number | null;
+  send_lag_max_ms: number | null;
+  /** `open` only: requests written more than LATE_MS after their due time. */
+  late_sends: number | null;
+  /** `open` only: how late the generator itself handed requests to the pool (its event loop's stalls), ms. */
+  dispatch_lag_p99_ms: number | null;
+  /** `open` only: most sockets the pool had open at once. */
+  peak_connections: number | null;
   non2xx: number;
   errors: number;
   timeouts: number;
   api_cpu_ms_per_request: number | null;
   /** CPU of the PostgreSQL backends connected for the API (pg_stat_activity, /proc) per request. */
   db_cpu_ms_per_request: number | null;
-  /** CPU of this process (autocannon, the load generator) per request. */
+  /** CPU of this process (the load generator, open loop or autocannon) per request. */
   loadgen_cpu_ms_per_request: number | null;
   /** Busy CPUs of the whole machine during the run (/proc/stat), out of `nproc`. */
   machine_busy_cpus: number;
@@ -340,14 +386,111 @@ function ticksBetween(before: Map<number, number>, after: Map<number, number>): 
   return sum;
 }
 
+/** One request kind, for either generator; `body` is called once per request sent. */
+interface RequestSpec {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: () => string;
+}
+
+/** What a run measured, the same fields whichever generator ran it. */
+type Measured = Pick<
+  RunResult,
+  | 'requests'
+  | 'achieved_rps'
+  | 'p50_ms'
+  | 'p90_ms'
+  | 'p99_ms'
+  | 'max_ms'
+  | 'from_send_p50_ms'
+  | 'from_send_p99_ms'
+  | 'from_send_max_ms'
+  | 'send_lag_p50_ms'
+  | 'send_lag_p99_ms'
+  | 'send_lag_max_ms'
+  | 'late_sends'
+  | 'dispatch_lag_p99_ms'
+  | 'peak_connections'
+  | 'non2xx'
+  | 'errors'
+  | 'timeouts'
+>;
+
+/** A send later than this after its due time counts as late (open loop). */
+const LATE_MS = 1;
+const REQUEST_TIMEOUT_S = 10;
+
 async function runOnce(opts: {
+  generator: Generator;
+  spinMs: number;
   url: string;
   rate: number;
   durationS: number;
   connections: number;
-  request: autocannon.Request;
-}): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
+  request: RequestSpec;
+}): Promise<Measured> {
+  return opts.generator === 'open' ? runOpen(opts) : runAutocannon(opts);
+}
+
+async function runOpen(opts: {
+  spinMs: number;
+  url: string;
+  rate: number;
+  durationS: number;
+  connections: number;
+  request: RequestSpec;
+}): Promise<Measured> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  const { method, path: requestPath, headers, body } = opts.request;
+  const r = await runOpenLoop({
+    url: opts.url,
+    rate: opts.rate,
+    durationS: opts.durationS,
+    connections: opts.connections,
+    request: () => ({ method, path: requestPath, headers, ...(body ? { body: body() } : {}) }),
+    timeoutMs: REQUEST_TIMEOUT_S * 1000,
+    lateMs: LATE_MS,
+    spinMs: opts.spinMs,
+    signal: controller.signal,
+  }).finally(() => process.off('SIGINT', stop));
+  const ms = (v: number) => (Number.isNaN(v) ? 0 : Math.round(v * 10) / 10);
+  return {
+    requests: r.responses,
+    achieved_rps: r.achievedRps,
+    p50_ms: ms(r.latencyFromDue.p50),
+    p90_ms: ms(r.latencyFromDue.p90),
+    p99_ms: ms(r.latencyFromDue.p99),
+    max_ms: ms(r.latencyFromDue.max),
+    from_send_p50_ms: ms(r.latencyFromSend.p50),
+    from_send_p99_ms: ms(r.latencyFromSend.p99),
+    from_send_max_ms: ms(r.latencyFromSend.max),
+    send_lag_p50_ms: ms(r.sendLag.p50),
+    send_lag_p99_ms: ms(r.sendLag.p99),
+    send_lag_max_ms: ms(r.sendLag.max),
+    late_sends: r.lateSends,
+    dispatch_lag_p99_ms: ms(r.dispatchLag.p99),
+    peak_connections: r.peakSockets,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  };
+}
+
+async function runAutocannon(opts: {
+  url: string;
+  rate: number;
+  durationS: number;
+  connections: number;
+  request: RequestSpec;
+}): Promise<Measured> {
+  const { body, ...fixed } = opts.request;
+  const request: autocannon.Request = body
+    ? { ...fixed, setupRequest: (req) => ({ ...req, body: body() }) }
+    : fixed;
+  const r = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url: opts.url,
@@ -359,8 +502,8 @@ async function runOnce(opts: {
         // Off: each latency is one real request, from the moment it was written.
         ignoreCoordinatedOmission: true,
         duration: opts.durationS,
-        requests: [opts.request],
-        timeout: 10,
+        requests: [request],
+        timeout: REQUEST_TIMEOUT_S,
       },
       (err, result) => {
         process.off('SIGINT', stop);
@@ -371,6 +514,26 @@ async function runOnce(opts: {
     const stop = () => instance.stop();
     process.once('SIGINT', stop);
   });
+  return {
+    requests: r.requests.total,
+    achieved_rps: Math.round((r.requests.total / r.duration) * 10) / 10,
+    p50_ms: r.latency.p50,
+    p90_ms: r.latency.p90,
+    p99_ms: r.latency.p99,
+    max_ms: r.latency.max,
+    from_send_p50_ms: r.latency.p50,
+    from_send_p99_ms: r.latency.p99,
+    from_send_max_ms: r.latency.max,
+    send_lag_p50_ms: null,
+    send_lag_p99_ms: null,
+    send_lag_max_ms: null,
+    late_sends: null,
+    dispatch_lag_p99_ms: null,
+    peak_connections: null,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -444,7 +607,7 @@ async function main(argv: string[]): Promise<void> {
         for (const variant of variants) {
           const name = `${target} @ ${rate}/s, ${variant.label}×${variant.processes}`;
           const api = variant.api!;
-          let request: autocannon.Request;
+          let request: RequestSpec;
           if (target === 'lookup') {
             const needed = Math.ceil(rate * (args.durationS + args.warmupS) * 1.2) + 100;
             progress(`${name}: solving ${needed} challenges (${POW_BITS} bits)`);
@@ -463,7 +626,7 @@ async function main(argv: string[]): Promise<void> {
               method: 'POST',
               path: '/api/public/lookup',
               headers: { 'content-type': 'application/json' },
-              setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length]! }),
+              body: () => bodies[next++ % bodies.length]!,
             };
           } else {
             request = {
@@ -474,7 +637,16 @@ async function main(argv: string[]): Promise<void> {
           }
           const url = variant.url!;
           progress(`${name}: warm-up ${args.warmupS} s`);
-          await runOnce({ url, rate, durationS: args.warmupS, connections: args.connections, request });
+          const generator = args.generator;
+          await runOnce({
+            generator,
+            spinMs: args.spinMs,
+            url,
+            rate,
+            durationS: args.warmupS,
+            connections: args.connections,
+            request,
+          });
           progress(`${name}: measuring ${args.durationS} s`);
           const before = readProcessTree(api.pid!);
           const dbBefore = await dbBackendTicks(bench.database.db);
@@ -482,6 +654,8 @@ async function main(argv: string[]): Promise<void> {
           const systemBefore = readSystemCpu();
           const startedAt = performance.now();
           const r = await runOnce({
+            generator,
+            spinMs: args.spinMs,
             url,
             rate,
             durationS: args.durationS,
@@ -494,23 +668,16 @@ async function main(argv: string[]): Promise<void> {
           const after = readProcessTree(api.pid!);
           const dbAfter = await dbBackendTicks(bench.database.db);
           const cpuS = sumSeconds(cpuBetween(before, after, () => ({ own: 'api', reaped: 'api' }), ticks));
-          const total = r.requests.total;
+          const total = r.requests;
           const perRequest = (ms: number) => (total > 0 ? Math.round((ms / total) * 100) / 100 : null);
           const row: RunResult = {
             target,
             variant: variant.label,
             processes: variant.processes,
+            generator,
             rate,
             duration_s: args.durationS,
-            requests: total,
-            achieved_rps: Math.round((total / r.duration) * 10) / 10,
-            p50_ms: r.latency.p50,
-            p90_ms: r.latency.p90,
-            p99_ms: r.latency.p99,
-            max_ms: r.latency.max,
-            non2xx: r.non2xx,
-            errors: r.errors,
-            timeouts: r.timeouts,
+            ...r,
             api_cpu_ms_per_request: perRequest(cpuS * 1000),
             db_cpu_ms_per_request: perRequest((ticksBetween(dbBefore, dbAfter) / ticks) * 1000),
             loadgen_cpu_ms_per_request: perRequest((own.user + own.system) / 1000),
@@ -519,7 +686,12 @@ async function main(argv: string[]): Promise<void> {
           };
           results.push(row);
           progress(
-            `${name}: ${row.achieved_rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}`,
+            `${name}: ${row.achieved_rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms` +
+              (row.send_lag_p99_ms === null
+                ? ''
+                : ` (from send: p99 ${row.from_send_p99_ms} ms; send lag p99 ${row.send_lag_p99_ms} ms, ` +
+                  `${row.late_sends} late)`) +
+              `, non-2xx ${row.non2xx}, errors ${row.errors}, timeouts ${row.timeouts}`,
           );
         }
       }
@@ -536,6 +708,10 @@ async function main(argv: string[]): Promise<void> {
         duration_s: args.durationS,
         warmup_s: args.warmupS,
         connections: args.connections,
+        generator: args.generator,
+        latency_from: args.generator === 'open' ? 'due time' : 'send',
+        ...(args.generator === 'open' ? { late_threshold_ms: LATE_MS, spin_ms: args.spinMs } : {}),
+        request_timeout_s: REQUEST_TIMEOUT_S,
         pow_bits: POW_BITS,
         lookup_min_response_ms: minMs,
         known_plate_share: 0.7,
@@ -599,12 +775,16 @@ export function summary(results: readonly RunResult[]): string {
   const header = [
     'target',
     'API',
+    'generator',
     'rate/s',
     'achieved/s',
     'p50 ms',
     'p90 ms',
     'p99 ms',
     'max ms',
+    'p99 from send',
+    'send lag p99',
+    'late sends',
     'non-2xx',
     'errors',
     'API CPU ms/req',
@@ -617,12 +797,16 @@ export function summary(results: readonly RunResult[]): string {
   const rows = results.map((r) => [
     r.target,
     `${r.variant}×${r.processes}`,
+    r.generator,
     String(r.rate),
     String(r.achieved_rps),
     String(r.p50_ms),
     String(r.p90_ms),
     String(r.p99_ms),
     String(r.max_ms),
+    String(r.from_send_p99_ms),
+    ms(r.send_lag_p99_ms),
+    ms(r.late_sends),
     String(r.non2xx),
     String(r.errors + r.timeouts),
     ms(r.api_cpu_ms_per_request),
