@@ -720,16 +720,59 @@ export function interpretReading(
   return best ?? raw;
 }
 
-/** The candidate reading that parses best, weighted by character confidence. */
+/**
+ * The positions of `longer` whose character, removed, leaves `shorter`: one, or every position of a
+ * run of equal characters (`83668` → `8368`: 2 and 3). Empty when `shorter` is not `longer` less one
+ * character.
+ */
+export function missingCharacter(longer: string, shorter: string): number[] {
+  const a = [...longer];
+  const b = [...shorter];
+  if (a.length !== b.length + 1) return [];
+  let i = 0;
+  while (i < b.length && a[i] === b[i]) i++;
+  // a[i] is the first difference; every position of the run of a[i] that starts at or before i works.
+  for (let j = i; j < b.length; j++) if (a[j + 1] !== b[j]) return [];
+  let first = i;
+  while (first > 0 && a[first - 1] === a[i]) first--;
+  const out: number[] = [];
+  for (let k = first; k <= i; k++) out.push(k);
+  return out;
+}
+
+/** A character read at least this probably is taken to be on the plate by the readings that lack it. */
+const CONFIDENT_CHARACTER = 0.8;
+
+/**
+ * The candidate reading that parses best, weighted by character confidence. Candidates are readings
+ * of one plate (other crops of it, other recognisers), so a reading that lacks a character another
+ * valid reading of the plate read confidently (≥ CONFIDENT_CHARACTER), and is otherwise the same, is
+ * scored as if that character had been dropped from the other reading (DROP_FACTOR × the chance that
+ * it is spurious, 1 − its confidence): a recogniser loses a character (cut at a crop edge, two equal
+ * neighbours merged) more often than it reads one that is not there with high confidence. Less sure
+ * extra characters (a row's edge read twice, a dot read as a 0) carry no such weight.
+ */
 export function chooseReading(
   candidates: readonly PlateCandidate[],
   options: GrammarOptions = {},
 ): GrammarResult {
   if (candidates.length === 0) throw new Error('chooseReading needs at least one candidate');
-  let best: GrammarResult | undefined;
-  candidates.forEach((c, i) => {
-    const r = interpretReading(c, options, i);
-    if (!best || r.score > best.score) best = r;
-  });
-  return best!;
+  const results = candidates.map((c, i) => interpretReading(c, options, i));
+  const scores = results.map((r) => r.score);
+  if (options.region !== 'none') {
+    results.forEach((r, i) => {
+      for (const other of results) {
+        if (!other.valid) continue;
+        const at = missingCharacter(other.compact, r.compact);
+        if (at.length === 0) continue;
+        // The most likely of the positions to be spurious (any of a run may be the extra one).
+        const spurious = Math.max(...at.map((k) => 1 - other.chars[k]!.confidence));
+        if (spurious > 1 - CONFIDENT_CHARACTER) continue;
+        scores[i] = Math.min(scores[i]!, r.score * DROP_FACTOR * spurious);
+      }
+    });
+  }
+  let best = 0;
+  for (let i = 1; i < results.length; i++) if (scores[i]! > scores[best]!) best = i;
+  return { ...results[best]!, score: scores[best]! };
 }
