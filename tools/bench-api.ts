@@ -1,6 +1,6 @@
 /**
  * `npm run bench:api -- [--rates 100,250,500] [--duration 20] [--warmup 3] [--connections 100]
- * [--generator open|autocannon] [--spin-ms 0.5] [--violations 10000] [--targets lookup,queue]
+ * [--generator open|autocannon] [--arrivals poisson|even] [--spin-ms 0.5] [--violations 10000] [--targets lookup,queue]
  * [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]`
  *
  * Latency of the API at fixed request rates, against a real API process (`apps/api.ts`, as deployed) on a
@@ -14,7 +14,9 @@
  * - `queue`: GET /api/review/queue as a reviewer with a personal access token (each read appends an
  *   audit entry, as in production).
  * Load, `--generator open` (the default): an open-loop generator (tools/bench-api/open-loop.ts) sends
- * request i at t0 + i / rate, evenly spread whatever the answers do, on a keep-alive pool of at most
+ * each request at its due time whatever the answers do (`--arrivals poisson`, the default: independent
+ * arrivals, exponential gaps of mean 1 / rate from a fixed seed, as citizens arrive; `even`: request i
+ * at t0 + i / rate), on a keep-alive pool of at most
  * `--connections` sockets, and measures each latency from the request's due time (as wrk2 does: a stalled
  * server, a full pool or a stalled generator all count), with the latency from the actual send and the
  * send lag (how late requests left) reported beside it. `--generator autocannon`: autocannon at a fixed
@@ -75,7 +77,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POW_BITS = 8;
 
 const USAGE = `usage: npm run bench:api -- [--rates 100,250,500] [--duration 20] [--warmup 3] [--connections 100]
-       [--generator open|autocannon] [--spin-ms 0.5] [--violations 10000] [--targets lookup,queue]
+       [--generator open|autocannon] [--arrivals poisson|even] [--spin-ms 0.5] [--violations 10000] [--targets lookup,queue]
        [--api-processes 1,2] [--baseline <dir>] [--cpu-prof <dir>] [--out file.json]
 `;
 
@@ -88,6 +90,8 @@ interface Args {
   generator: Generator;
   /** Open loop: how long before each due time the scheduler stops sleeping and spins (more CPU, less lag). */
   spinMs: number;
+  /** Open loop: due times evenly spread or as independent (Poisson) arrivals. */
+  arrivals: 'even' | 'poisson';
   violations: number;
   targets: ('lookup' | 'queue')[];
   /** API_PROCESSES values to measure this checkout's API with. */
@@ -111,6 +115,7 @@ export function parseArgs(argv: string[]): Args {
     connections: 100,
     generator: 'open',
     spinMs: 0.5,
+    arrivals: 'poisson',
     violations: 10_000,
     targets: ['lookup', 'queue'],
     apiProcesses: [1],
@@ -135,6 +140,9 @@ export function parseArgs(argv: string[]): Args {
     else if (a === '--generator') {
       if (v !== 'open' && v !== 'autocannon') throw new UsageError('--generator: open, autocannon');
       args.generator = v;
+    } else if (a === '--arrivals') {
+      if (v !== 'even' && v !== 'poisson') throw new UsageError('--arrivals: even, poisson');
+      args.arrivals = v;
     } else if (a === '--spin-ms') {
       const ms = Number(v);
       if (v === undefined || v === '' || !Number.isFinite(ms) || ms < 0 || ms > 20)
@@ -424,6 +432,7 @@ const REQUEST_TIMEOUT_S = 10;
 async function runOnce(opts: {
   generator: Generator;
   spinMs: number;
+  arrivals: 'even' | 'poisson';
   url: string;
   rate: number;
   durationS: number;
@@ -435,6 +444,7 @@ async function runOnce(opts: {
 
 async function runOpen(opts: {
   spinMs: number;
+  arrivals: 'even' | 'poisson';
   url: string;
   rate: number;
   durationS: number;
@@ -454,6 +464,7 @@ async function runOpen(opts: {
     timeoutMs: REQUEST_TIMEOUT_S * 1000,
     lateMs: LATE_MS,
     spinMs: opts.spinMs,
+    arrivals: opts.arrivals,
     signal: controller.signal,
   }).finally(() => process.off('SIGINT', stop));
   const ms = (v: number) => (Number.isNaN(v) ? 0 : Math.round(v * 10) / 10);
@@ -641,6 +652,7 @@ async function main(argv: string[]): Promise<void> {
           await runOnce({
             generator,
             spinMs: args.spinMs,
+            arrivals: args.arrivals,
             url,
             rate,
             durationS: args.warmupS,
@@ -656,6 +668,7 @@ async function main(argv: string[]): Promise<void> {
           const r = await runOnce({
             generator,
             spinMs: args.spinMs,
+            arrivals: args.arrivals,
             url,
             rate,
             durationS: args.durationS,
@@ -710,7 +723,9 @@ async function main(argv: string[]): Promise<void> {
         connections: args.connections,
         generator: args.generator,
         latency_from: args.generator === 'open' ? 'due time' : 'send',
-        ...(args.generator === 'open' ? { late_threshold_ms: LATE_MS, spin_ms: args.spinMs } : {}),
+        ...(args.generator === 'open'
+          ? { late_threshold_ms: LATE_MS, spin_ms: args.spinMs, arrivals: args.arrivals }
+          : {}),
         request_timeout_s: REQUEST_TIMEOUT_S,
         pow_bits: POW_BITS,
         lookup_min_response_ms: minMs,

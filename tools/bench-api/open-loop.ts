@@ -15,6 +15,7 @@
  * lets responses in between) only for that last stretch, so that its own CPU stays low.
  */
 import http from 'node:http';
+import { mulberry32 } from '../scenarios/prng.js';
 
 export interface OpenLoopRequest {
   method: string;
@@ -27,8 +28,16 @@ export interface OpenLoopRequest {
 export interface OpenLoopOptions {
   /** Base URL (http://host:port); only its origin is used. */
   url: string;
-  /** Requests per second, evenly spread. */
+  /** Requests per second, on average. */
   rate: number;
+  /**
+   * How the due times are spread (default `even`): `even`, i / rate; `poisson`, independent arrivals
+   * (exponential gaps of mean 1 / rate, from a seeded generator: the same schedule every run), as many
+   * citizens each looking up a plate on their own arrive.
+   */
+  arrivals?: 'even' | 'poisson';
+  /** Seed of the `poisson` schedule (default 1). */
+  seed?: number;
   /** Length of the schedule: round(rate × durationS) requests. */
   durationS: number;
   /** Most sockets the keep-alive pool opens (requests beyond wait in the pool's queue). */
@@ -142,7 +151,14 @@ export async function runOpenLoop(opts: OpenLoopOptions): Promise<OpenLoopResult
   const ended = new Float64Array(n).fill(NaN);
   const status = new Uint16Array(n);
   const outcome: OpenLoopRecord['outcome'][] = new Array<OpenLoopRecord['outcome']>(n).fill('not-sent');
-  for (let i = 0; i < n; i++) due[i] = i * intervalMs;
+  if (opts.arrivals === 'poisson') {
+    const prng = mulberry32(opts.seed ?? 1);
+    let t = 0;
+    for (let i = 0; i < n; i++) {
+      due[i] = t;
+      t += -Math.log(1 - prng.next()) * intervalMs;
+    }
+  } else for (let i = 0; i < n; i++) due[i] = i * intervalMs;
 
   const agent = new http.Agent({
     keepAlive: true,

@@ -193,6 +193,38 @@ describe('open-loop load generator', () => {
     expect(r.responses + r.errors + r.timeouts).toBe(r.dispatched);
   });
 
+  it('spreads poisson arrivals with the asked mean rate, the same schedule for the same seed', async () => {
+    const url = await serve(ok);
+    const run = (seed: number) =>
+      runOpenLoop({
+        url,
+        rate: 400,
+        durationS: 0.5,
+        connections: 20,
+        request: byIndex,
+        keepRecords: true,
+        arrivals: 'poisson',
+        seed,
+      });
+    const a = await run(7);
+    const b = await run(7);
+    const c = await run(8);
+    const due = (r: Awaited<ReturnType<typeof run>>) => r.records!.map((x) => x.due);
+    expect(due(a)).toEqual(due(b));
+    expect(due(a)).not.toEqual(due(c));
+    const gaps = due(a)
+      .slice(1)
+      .map((t, i) => t - due(a)[i]!);
+    expect(gaps.every((g) => g >= 0)).toBe(true);
+    const mean = gaps.reduce((x, y) => x + y, 0) / gaps.length;
+    const sd = Math.sqrt(gaps.reduce((x, g) => x + (g - mean) ** 2, 0) / gaps.length);
+    // Exponential gaps: mean 1 / rate (2.5 ms), standard deviation about the mean (even spacing: 0).
+    expect(mean).toBeGreaterThan(2.5 * 0.7);
+    expect(mean).toBeLessThan(2.5 * 1.3);
+    expect(sd / mean).toBeGreaterThan(0.6);
+    expect(a.responses).toBe(200);
+  });
+
   it('rejects a schedule it cannot run', async () => {
     const base = { url: 'http://127.0.0.1:1', durationS: 1, connections: 1, request: byIndex };
     await expect(runOpenLoop({ ...base, rate: 0 })).rejects.toThrow(/rate/);
