@@ -60,7 +60,7 @@ export const ENV_SCHEMA = z.strictObject({
   DETECTOR_PROVIDER: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
   DETECTOR_CUDA_DEVICE: int(0, 64).default(0),
   DETECTOR_THREADS: int(1, 64).default(1),
-  DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.2),
+  DETECTOR_SCORE_THRESHOLD: num(0.01, 0.99).default(0.15),
   DETECTOR_BATCH_MAX: int(1, 64).default(1),
   DETECTOR_BATCH_WAIT_MS: int(0, 1000).default(20),
   DETECTOR_PLATES: z.enum(['on', 'off']).default('on'),
@@ -258,7 +258,7 @@ export const CONFIG_DOCS: Record<keyof RawEnvConfig, string> = {
   DETECTOR_PLATES: "on: read each flagged vehicle's plate (PP-OCR worker thread); off: review reads it",
   DETECTOR_PLATE_FRAMES: 'frames of a flagged vehicle read for the plate consensus',
   DETECTOR_SCORE_THRESHOLD:
-    'lowest detection score reported (tracking uses weak detections to keep ids; each scene sets its own threshold for starting a track)',
+    "lowest detection score reported: at most the engine's own lowest (half a scene's minScore, 0.175 by default), which tracking uses to keep ids and to open a track with a vehicle's weak first sightings; each scene sets its own threshold for starting a track",
   EVIDENCE_DIR: 'content-addressed evidence store (default DATA_DIR/evidence)',
   EVIDENCE_SIGNING_KEY_PATH: 'Ed25519 private key (PKCS#8 PEM file) that signs evidence manifests',
   EVIDENCE_SIGNING_KEY: 'the same key in base64, instead of a file (secret)',
