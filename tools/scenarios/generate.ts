@@ -19,6 +19,7 @@ import { PROVINCE_CODES, SERIES_LETTERS } from '../../detector/plates/plate-gram
 import type { RuleCode } from '../../violations/rules/rule.js';
 import { deriveSeed, mulberry32, type Prng } from './prng.js';
 import { SPRITE_HEIGHT_M, SPRITE_WIDTH_M, type VnPlateText } from './sprites.js';
+import { TIMECODE_MASK } from './timecode.js';
 
 export const SCENARIO_SCHEMA = 'phat-nguoi/scenario@1';
 export const FRAME = { width: 1280, height: 720, fps: 10 } as const;
@@ -606,6 +607,8 @@ function signalSite(ctx: Ctx): SiteBody {
     };
   };
   const scene: Record<string, unknown> = {
+    // The frame counter, masked as a camera's on-screen clock is (the motion gate must not see it move).
+    ignoreMasks: [TIMECODE_MASK],
     stopLines: [{ id: 'SL-1', a, b, towards, signal: 'main' }],
     signals: {
       main: observed
@@ -854,6 +857,8 @@ function roadSite(ctx: Ctx): SiteBody {
     b: projectNorm(camera, LANE_W + 0.2, z),
   });
   const scene: Record<string, unknown> = {
+    // The frame counter, masked as a camera's on-screen clock is (the motion gate must not see it move).
+    ignoreMasks: [TIMECODE_MASK],
     lanes: lanes.map((l) =>
       laneConfig(camera, l, twoWay ? 'wrong_lane' : 'wrong_way', l === reserved ? ['motorcycle'] : undefined),
     ),
