@@ -429,7 +429,8 @@ type Measured = Pick<
 const LATE_MS = 1;
 const REQUEST_TIMEOUT_S = 10;
 
-async function runOnce(opts: {
+/** One measured run at one rate. */
+interface RunOptions {
   generator: Generator;
   spinMs: number;
   arrivals: 'even' | 'poisson';
@@ -438,19 +439,13 @@ async function runOnce(opts: {
   durationS: number;
   connections: number;
   request: RequestSpec;
-}): Promise<Measured> {
+}
+
+async function runOnce(opts: RunOptions): Promise<Measured> {
   return opts.generator === 'open' ? runOpen(opts) : runAutocannon(opts);
 }
 
-async function runOpen(opts: {
-  spinMs: number;
-  arrivals: 'even' | 'poisson';
-  url: string;
-  rate: number;
-  durationS: number;
-  connections: number;
-  request: RequestSpec;
-}): Promise<Measured> {
+async function runOpen(opts: Omit<RunOptions, 'generator'>): Promise<Measured> {
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
@@ -490,13 +485,9 @@ async function runOpen(opts: {
   };
 }
 
-async function runAutocannon(opts: {
-  url: string;
-  rate: number;
-  durationS: number;
-  connections: number;
-  request: RequestSpec;
-}): Promise<Measured> {
+async function runAutocannon(
+  opts: Pick<RunOptions, 'url' | 'rate' | 'durationS' | 'connections' | 'request'>,
+): Promise<Measured> {
   const { body, ...fixed } = opts.request;
   const request: autocannon.Request = body
     ? { ...fixed, setupRequest: (req) => ({ ...req, body: body() }) }
