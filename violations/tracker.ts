@@ -304,7 +304,7 @@ export class IouTracker {
    * of 1 + `maxScaleRatePerS`·Δt (Δt at most 1 s) from the last box or from the predicted one.
    */
   private motionCost(
-    track: Pick<Track, 'hits' | 'lastSeenAt'>,
+    track: Pick<Track, 'hits' | 'lastSeenAt'> & { history?: readonly TrackPoint[] },
     filter: BoxKalman,
     predicted: Box,
     det: Box,
@@ -324,7 +324,13 @@ export class IouTracker {
     const sizeRatio = (b: Box) => Math.sqrt((det.w * det.h) / Math.max(b.w * b.h, 1e-8));
     const ratio = sizeRatio(last);
     const growth = Math.log(1 + maxScaleRatePerS * Math.min(dt, 1));
-    if (Math.min(Math.abs(Math.log(ratio)), Math.abs(Math.log(sizeRatio(predicted)))) > growth)
+    // Or from the size perspective gives it now: a fast vehicle close to the camera grows by more than
+    // the allowed rate between two frames, and the filter, smoothing over its whole approach, lags.
+    const scale = track.history ? perspectiveScale(track.history, t) : undefined;
+    const offPerspective = scale === undefined ? Infinity : Math.abs(Math.log(ratio / scale));
+    if (
+      Math.min(Math.abs(Math.log(ratio)), Math.abs(Math.log(sizeRatio(predicted))), offPerspective) > growth
+    )
       return undefined;
     // Strict (re-identification after a break): residuals in units of the smaller box, not the larger.
     const pick = strict ? Math.min : Math.max;
@@ -414,23 +420,42 @@ export class IouTracker {
  * the frame a second after it left, where a car coming the other way appears.
  */
 export function leftByPerspective(history: readonly TrackPoint[], t: number): boolean {
+  const p = perspectiveExtrapolation(history, t);
+  if (!p || !(p.sb > p.sa)) return false; // unknown, or not approaching
+  if (p.inverse <= 0) return true;
+  const { a, b, sa, sb } = p;
+  const top = b.box.y + ((b.box.y - a.box.y) * (1 / p.inverse - sb)) / (sb - sa);
+  return top > 1;
+}
+
+/**
+ * The factor by which a vehicle's image size has grown (or shrunk) between its last observation and
+ * time t if it kept its speed along the road: from its last two observations, as in leftByPerspective
+ * (the inverse of the size linear in time). Undefined when the two do not tell (one observation, more
+ * than 2 s apart, both sides clipped by the frame, the vehicle past the camera by t).
+ */
+export function perspectiveScale(history: readonly TrackPoint[], t: number): number | undefined {
+  const p = perspectiveExtrapolation(history, t);
+  if (!p || p.inverse <= 0) return undefined;
+  return 1 / p.inverse / p.sb;
+}
+
+function perspectiveExtrapolation(history: readonly TrackPoint[], t: number) {
   const n = history.length;
-  if (n < 2) return false;
+  if (n < 2) return undefined;
   const a = history[n - 2]!;
   const b = history[n - 1]!;
-  if (b.t <= a.t || b.t - a.t > 2000 || t <= b.t) return false;
+  if (b.t <= a.t || b.t - a.t > 2000 || t <= b.t) return undefined;
   const EDGE = 0.002;
   const clippedX = (x: Box) => x.x <= EDGE || x.x + x.w >= 1 - EDGE;
   const clippedY = (x: Box) => x.y <= EDGE || x.y + x.h >= 1 - EDGE;
   const useWidth = !clippedX(a.box) && !clippedX(b.box);
-  if (!useWidth && (clippedY(a.box) || clippedY(b.box))) return false;
+  if (!useWidth && (clippedY(a.box) || clippedY(b.box))) return undefined;
   const size = (x: Box) => (useWidth ? x.w : x.h);
   const [sa, sb] = [size(a.box), size(b.box)];
-  if (!(sa > 0 && sb > sa)) return false; // not approaching
+  if (!(sa > 0 && sb > 0)) return undefined;
   const inverse = 1 / sb + ((1 / sb - 1 / sa) / (b.t - a.t)) * (t - b.t);
-  if (inverse <= 0) return true;
-  const top = b.box.y + ((b.box.y - a.box.y) * (1 / inverse - sb)) / (sb - sa);
-  return top > 1;
+  return { a, b, sa, sb, inverse };
 }
 
 /** Whether the centre's step from a to b and the step from b to c do not point in opposite directions. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IouTracker, leftByPerspective } from '../../../violations/tracker.js';
+import { IouTracker, leftByPerspective, perspectiveScale } from '../../../violations/tracker.js';
 
 const car = (x: number, y: number, score = 0.8, label = 'car') => ({
   label,
@@ -138,6 +138,37 @@ describe('tracker at low frame rates (perspective, track breaks)', () => {
     }
     expect(ids).toEqual(new Set([1]));
     expect(tracker.active[0]!.history).toHaveLength(5);
+  });
+
+  it('follows a car approaching at 88 km/h seen from 65 m, though its filter lags its growth near the camera', () => {
+    // The detector's boxes of one car at 2 fps (scenario s1605550031, a zoom window over the far end):
+    // the last step more than doubles its size, beyond the allowed rate and the filter's smoothed growth
+    // after four frames; perspective, from the last two sightings, predicts it.
+    const px = [
+      [534, 135, 50, 33],
+      [506, 158, 65, 41],
+      [460, 195, 84, 52],
+      [363, 265, 133, 88],
+      [43, 515, 292, 178],
+    ];
+    const tracker = new IouTracker();
+    const ids = new Set<number>();
+    px.forEach(([x, y, w, h], i) => {
+      const box = { x: x! / 1280, y: y! / 720, w: w! / 1280, h: h! / 720 };
+      for (const t of tracker.update(i * 500, [{ label: 'car', score: 0.6, box }])) ids.add(t.id);
+    });
+    expect(ids).toEqual(new Set([1]));
+    expect(tracker.active[0]!.history).toHaveLength(5);
+  });
+
+  it('gives the size perspective predicts from the last two sightings, or nothing it cannot tell', () => {
+    const at = (t: number, z: number) => ({ t, box: seen(0, z).box, score: 0.8 });
+    // 40 m then 30 m half a second apart: 20 m half a second later, 1.5 times the size.
+    expect(perspectiveScale([at(0, 40), at(500, 30)], 1000)).toBeCloseTo(1.5, 6);
+    expect(perspectiveScale([at(0, 30), at(500, 40)], 1000)).toBeCloseTo(0.8, 6); // receding
+    expect(perspectiveScale([at(0, 20), at(500, 10)], 1000)).toBeUndefined(); // past the camera
+    expect(perspectiveScale([at(0, 40)], 1000)).toBeUndefined();
+    expect(perspectiveScale([at(0, 40), at(2500, 30)], 3000)).toBeUndefined();
   });
 
   it('follows a car receding at 43 km/h from just under the camera, though it shrinks ever more slowly', () => {
