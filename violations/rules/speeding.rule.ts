@@ -1,4 +1,4 @@
-import { distance, pointInPolygon, segmentCrossing, type Box, type Point } from '../geometry.js';
+import { distance, pointInPolygon, segmentCrossing, sideOf, type Box, type Point } from '../geometry.js';
 import { applyHomography, fitHomography, type Homography } from '../homography.js';
 import type { SceneConfig, SpeedConfig, SpeedGate, VehicleClass } from '../scene-config.js';
 import type { Track, TrackPoint } from '../tracker.js';
@@ -140,17 +140,26 @@ export function perspectiveFraction(u: number, a: Box, b: Box): number {
   return (u * s2) / ((1 - u) * s1 + u * s2);
 }
 
+/**
+ * The first time from observation `from` on that the anchor crosses `line` into the side `towards` lies
+ * on: a crossing the other way (a vehicle driving back through the gate, or a track that followed
+ * another vehicle before this one) is not the one the gate times.
+ */
 function crossingTime(
   h: readonly TrackPoint[],
   from: number,
   line: { a: Point; b: Point },
+  towards: Point,
   scene: SceneConfig,
 ) {
+  const inside = sideOf(line.a, line.b, towards);
   for (let i = Math.max(1, from); i < h.length; i++) {
     const prev = h[i - 1]!;
     const cur = h[i]!;
-    const u = segmentCrossing(anchorOf(prev.box, scene), anchorOf(cur.box, scene), line.a, line.b);
-    if (u === undefined) continue;
+    const [p, q] = [anchorOf(prev.box, scene), anchorOf(cur.box, scene)];
+    const u = segmentCrossing(p, q, line.a, line.b);
+    if (u === undefined || sideOf(line.a, line.b, q) !== inside || sideOf(line.a, line.b, p) === inside)
+      continue;
     const f = perspectiveFraction(u, prev.box, cur.box);
     return { index: i, at: prev.t + (cur.t - prev.t) * f, between: [prev.t, cur.t] };
   }
@@ -158,9 +167,13 @@ function crossingTime(
 }
 
 function measureGate(h: readonly TrackPoint[], gate: SpeedGate, scene: SceneConfig): Measurement | undefined {
-  const entry = crossingTime(h, 1, gate.entry, scene);
+  const mid = (l: { a: Point; b: Point }) => ({ x: (l.a.x + l.b.x) / 2, y: (l.a.y + l.b.y) / 2 });
+  const [entryMid, exitMid] = [mid(gate.entry), mid(gate.exit)];
+  // Into the gate over the entry line (towards the exit line), out of it over the exit line.
+  const entry = crossingTime(h, 1, gate.entry, exitMid, scene);
   if (!entry) return undefined;
-  const exit = crossingTime(h, entry.index, gate.exit, scene);
+  const beyond = { x: 2 * exitMid.x - entryMid.x, y: 2 * exitMid.y - entryMid.y };
+  const exit = crossingTime(h, entry.index, gate.exit, beyond, scene);
   if (!exit || exit.at <= entry.at) return undefined;
   const elapsedMs = exit.at - entry.at;
   return {

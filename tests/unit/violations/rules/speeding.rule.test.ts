@@ -123,6 +123,21 @@ describe('speeding rule: speed gate', () => {
     expect(speedingRule.evaluate(throughGate(msFor(60), 'truck'), ctx)?.details['speedExcessKmh']).toBe(7);
   });
 
+  it('times only a crossing into the gate: a track that first went back out over the entry line is timed from its way in', () => {
+    // Up through the entry line (leaving the gate backwards), then down through the whole gate at 90 km/h:
+    // the first crossing of the entry line is the wrong way and would time 4.8 s (15 km/h).
+    const t = trackAlong(
+      [0.4, 0.25, 0.2, 0.25, 0.5, 0.75].map((y) => ({ x: 0.5, y })),
+      { label: 'car' },
+    );
+    const times = [0, 500, 3000, 4000, 4400, 4800].map((d) => T0 + d);
+    t.history.forEach((p, i) => (p.t = times[i]!));
+    t.lastSeenAt = times[5]!;
+    const hit = speedingRule.evaluate(t, ctx);
+    // Entry at 4000 + 400·(0.05/0.25), exit at 4400 + 400·(0.2/0.25): 20 m in 0.64 s.
+    expect(hit?.details).toMatchObject({ measuredKmh: 112.5, elapsedMs: 640 });
+  });
+
   it('does not measure a vehicle that has not reached the exit line, or a class without a limit', () => {
     const halfway = throughGate(msFor(120));
     halfway.history.splice(3);
