@@ -20,6 +20,7 @@ import {
   type EvidenceClip,
   type FlagSummary,
 } from './evidence-builder.js';
+import { detectWithTiles } from './detection-tiles.js';
 import { MotionGate, type MotionGateOptions } from './motion-gate.js';
 import { journalKeyOf, type EvidenceJournal, type JournalEntry } from './evidence-journal.js';
 import type { Outbox } from './outbox.js';
@@ -142,9 +143,11 @@ export class CameraPipeline {
     let detections: EngineDetection[];
     let skipped = false;
     try {
-      if (this.gate) {
-        ({ detections, skipped } = await this.gate.detect(frame, () => detector.detect(frame, camera.code)));
-      } else detections = await detector.detect(frame, camera.code);
+      // The whole frame, and the scene's zoom windows where it names some (pipeline/detection-tiles.ts).
+      const detect = () =>
+        detectWithTiles(frame, this.opts.scene.detectionTiles, (f) => detector.detect(f, camera.code));
+      if (this.gate) ({ detections, skipped } = await this.gate.detect(frame, detect));
+      else detections = await detect();
     } catch (err) {
       // A frame dropped by the batch queue's back-pressure is counted, like upstream drops, not logged.
       if (!isDrop(err)) throw err;

@@ -244,6 +244,12 @@ export const sceneConfigSchema = z
     /** Lamp regions of the signal heads in view, for signal groups of kind `observed`. */
     signalHeads: z.array(signalHeadSchema).default([]),
     ignoreMasks: z.array(polygon).default([]),
+    /**
+     * Zoom windows: parts of the frame the detector also looks at on their own, enlarged to its input,
+     * where vehicles are too small for it in the whole frame (the far end of a speed gate). One more
+     * inference per window and frame (pipeline/detection-tiles.ts).
+     */
+    detectionTiles: z.array(region).max(4).default([]),
     /** Vehicle classes the rules consider. */
     vehicleClasses: z.array(vehicleClass).default(['car', 'motorcycle', 'bus', 'truck']),
     minScore: z.number().min(0).max(1).default(0.35),

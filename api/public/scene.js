@@ -37,6 +37,7 @@ const STRINGS = {
     tool_gate: 'Đoạn đo tốc độ',
     tool_head: 'Đèn tín hiệu',
     tool_mask: 'Vùng bỏ qua',
+    tool_tile: 'Vùng phóng to',
     finish: 'Xong hình',
     cancelDraw: 'Huỷ vẽ',
     hint_select:
@@ -51,6 +52,10 @@ const STRINGS = {
     hint_gate: ['Vạch vào: điểm đầu', 'Vạch vào: điểm cuối', 'Vạch ra: điểm đầu', 'Vạch ra: điểm cuối'],
     hint_head: (lamp, corner) =>
       `Đèn ${lamp}: nhấn góc ${corner === 0 ? 'trên trái' : 'dưới phải'}; Enter khi đã có ít nhất 2 đèn.`,
+    hint_tile: [
+      'Vùng phóng to (nơi xe ở xa, quá nhỏ để nhận ra): nhấn góc trên trái',
+      'Nhấn góc dưới phải; mỗi vùng tốn thêm một lần nhận dạng mỗi khung hình',
+    ],
     lamp_red: 'đỏ',
     lamp_amber: 'vàng',
     lamp_green: 'xanh',
@@ -61,6 +66,7 @@ const STRINGS = {
     type_gates: 'Đoạn đo tốc độ',
     type_signalHeads: 'Đèn tín hiệu',
     type_ignoreMasks: 'Vùng bỏ qua',
+    type_detectionTiles: 'Vùng phóng to',
     id: 'Mã',
     signal: 'Nhóm đèn',
     against: 'Đi ngược là',
@@ -116,6 +122,7 @@ const STRINGS = {
     tool_gate: 'Speed gate',
     tool_head: 'Signal head',
     tool_mask: 'Ignore mask',
+    tool_tile: 'Zoom window',
     finish: 'Finish shape',
     cancelDraw: 'Cancel',
     hint_select:
@@ -136,6 +143,10 @@ const STRINGS = {
     ],
     hint_head: (lamp, corner) =>
       `${lamp} lamp: click its ${corner === 0 ? 'top-left' : 'bottom-right'} corner; Enter once 2 lamps are drawn.`,
+    hint_tile: [
+      'Zoom window (where distant vehicles are too small to be found): click its top-left corner',
+      'Click its bottom-right corner; each window costs one more detection per frame',
+    ],
     lamp_red: 'Red',
     lamp_amber: 'Amber',
     lamp_green: 'Green',
@@ -146,6 +157,7 @@ const STRINGS = {
     type_gates: 'Speed gate',
     type_signalHeads: 'Signal head',
     type_ignoreMasks: 'Ignore mask',
+    type_detectionTiles: 'Zoom window',
     id: 'Id',
     signal: 'Signal group',
     against: 'Travel against it is',
@@ -199,7 +211,7 @@ const state = {
   dirty: false,
 };
 
-const TOOLS = ['select', 'stopLine', 'lane', 'zone', 'sidewalk', 'gate', 'head', 'mask'];
+const TOOLS = ['select', 'stopLine', 'lane', 'zone', 'sidewalk', 'gate', 'head', 'mask', 'tile'];
 
 // Each kind of object: where it lives in the config, how it is drawn and which points it has.
 const TYPES = {
@@ -210,6 +222,7 @@ const TYPES = {
   gates: { list: (c) => c.speed?.gates ?? [], colour: '#27ae60' },
   signalHeads: { list: (c) => c.signalHeads, colour: '#f2c94c' },
   ignoreMasks: { list: (c) => c.ignoreMasks, colour: '#111111' },
+  detectionTiles: { list: (c) => c.detectionTiles, colour: '#00b8d9' },
 };
 
 function say(text) {
@@ -280,7 +293,15 @@ async function openCamera(id) {
 
 /** The arrays the editor draws into, present even when the stored version left them to defaults. */
 function normalise(c) {
-  for (const k of ['stopLines', 'lanes', 'stoppingZones', 'sidewalks', 'signalHeads', 'ignoreMasks'])
+  for (const k of [
+    'stopLines',
+    'lanes',
+    'stoppingZones',
+    'sidewalks',
+    'signalHeads',
+    'ignoreMasks',
+    'detectionTiles',
+  ])
     c[k] ??= [];
   c.signals ??= {};
   return c;
@@ -373,6 +394,9 @@ function renderHint() {
     case 'gate':
       hint = t('hint_gate')[n];
       break;
+    case 'tile':
+      hint = t('hint_tile')[n];
+      break;
     case 'head':
       hint = t('hint_head', t(`lamp_${LAMPS[Math.floor(n / 2)] ?? 'green'}`), n % 2);
       break;
@@ -427,6 +451,18 @@ function onCanvasClick(e) {
     return added('gates', c.speed.gates.length - 1);
   }
   if (state.tool === 'head' && d.length === 6) return finishDraft();
+  if (state.tool === 'tile' && d.length === 2) {
+    const [p, q] = d;
+    const x = Math.min(p.x, q.x);
+    const y = Math.min(p.y, q.y);
+    c.detectionTiles.push({
+      x,
+      y,
+      w: Math.max(0.02, Math.min(1 - x, Math.abs(q.x - p.x))),
+      h: Math.max(0.02, Math.min(1 - y, Math.abs(q.y - p.y))),
+    });
+    return added('detectionTiles', c.detectionTiles.length - 1);
+  }
   if (state.tool === 'lane' && state.draftStage === 'direction' && d.length === 2) {
     const lane = state.laneDraft;
     lane.direction = { entry: d[0], exit: d[1] };
@@ -496,6 +532,25 @@ const Y = (p) => p.y * state.height;
 const pts = (poly) => poly.map((p) => `${X(p)},${Y(p)}`).join(' ');
 const stroke = () => Math.max(2, state.width / 400);
 
+/** A rectangle's top-left and bottom-right corners as drag handles. */
+function rectHandles(r) {
+  return [
+    [
+      () => ({ x: r.x, y: r.y }),
+      (p) => (
+        (r.w = Math.max(0.002, r.x + r.w - p.x)),
+        (r.h = Math.max(0.002, r.y + r.h - p.y)),
+        (r.x = p.x),
+        (r.y = p.y)
+      ),
+    ],
+    [
+      () => ({ x: r.x + r.w, y: r.y + r.h }),
+      (p) => ((r.w = Math.max(0.002, p.x - r.x)), (r.h = Math.max(0.002, p.y - r.y))),
+    ],
+  ];
+}
+
 /** The points of an object that can be dragged, as [getter, setter] pairs. */
 function handlesOf(type, o) {
   const ref = (obj, key) => [() => obj[key], (p) => (obj[key] = p)];
@@ -512,27 +567,15 @@ function handlesOf(type, o) {
     case 'ignoreMasks':
       return o.map((_, i) => ref(o, i));
     case 'signalHeads':
-      return Object.values(o.lamps).flatMap((r) => [
-        [
-          () => ({ x: r.x, y: r.y }),
-          (p) => (
-            (r.w = Math.max(0.002, r.x + r.w - p.x)),
-            (r.h = Math.max(0.002, r.y + r.h - p.y)),
-            (r.x = p.x),
-            (r.y = p.y)
-          ),
-        ],
-        [
-          () => ({ x: r.x + r.w, y: r.y + r.h }),
-          (p) => ((r.w = Math.max(0.002, p.x - r.x)), (r.h = Math.max(0.002, p.y - r.y))),
-        ],
-      ]);
+      return Object.values(o.lamps).flatMap(rectHandles);
+    case 'detectionTiles':
+      return rectHandles(o);
     default:
       return o.polygon.map((_, i) => ref(o.polygon, i));
   }
 }
 
-function shapeOf(type, o, colour, selected) {
+function shapeOf(type, o, colour, selected, index) {
   const g = svg('g', { class: 'shape', 'data-type': type });
   const w = stroke() * (selected ? 1.8 : 1);
   const label = (p, text) => {
@@ -585,6 +628,22 @@ function shapeOf(type, o, colour, selected) {
       }
       g.append(label(Object.values(o.lamps)[0], o.id));
       break;
+    case 'detectionTiles':
+      g.append(
+        svg('rect', {
+          x: X(o),
+          y: Y(o),
+          width: o.w * state.width,
+          height: o.h * state.height,
+          fill: colour,
+          'fill-opacity': selected ? 0.15 : 0.05,
+          stroke: colour,
+          'stroke-width': w,
+          'stroke-dasharray': `${w * 4} ${w * 2}`,
+        }),
+        label(o, `${t('type_detectionTiles')} ${index + 1}`),
+      );
+      break;
     case 'ignoreMasks':
       g.append(
         svg('polygon', {
@@ -636,7 +695,7 @@ function renderOverlay() {
     for (const [type, def] of Object.entries(TYPES)) {
       def.list(c).forEach((o, index) => {
         const selected = state.selected?.type === type && state.selected.index === index;
-        const g = shapeOf(type, o, def.colour, selected);
+        const g = shapeOf(type, o, def.colour, selected, index);
         g.addEventListener('pointerdown', (e) => {
           if (state.tool !== 'select') return;
           e.stopPropagation();
@@ -742,7 +801,8 @@ function remove(type, index) {
 }
 
 function nameOf(type, o, index) {
-  return `${t(`type_${type}`)} ${type === 'ignoreMasks' ? index + 1 : o.id}`;
+  const numbered = type === 'ignoreMasks' || type === 'detectionTiles';
+  return `${t(`type_${type}`)} ${numbered ? index + 1 : o.id}`;
 }
 
 function field(label, input) {
