@@ -35,6 +35,8 @@ violations to the ground truth and re-verifies every evidence bundle.
   --db auto|postgres|embedded   throwaway database (default auto)
   --keep                keep the database and the evidence directory
   --no-plates           do not read plates (plate figures are then empty)
+  --no-tiles            ignore the scenes' zoom windows (detectionTiles): the whole frame only, for a
+                        side-by-side comparison
   --replay              decode the clip files frame for frame instead of serving them over RTSP in
                         real time: every analysed frame reaches the engine and its evidence is done
                         before the next frame (the models and rules without the machine's load)
@@ -62,6 +64,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
         db: { type: 'string' },
         keep: { type: 'boolean' },
         'no-plates': { type: 'boolean' },
+        'no-tiles': { type: 'boolean' },
         replay: { type: 'boolean' },
       },
     }));
@@ -100,14 +103,22 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     db,
     plates: !values['no-plates'],
     replay: values.replay ?? false,
+    tiles: !values['no-tiles'],
   };
 }
 
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
 
+function speedLine(m: EvalReport['speed_measurement']): string {
+  if (!('error_kmh' in m) || !m.error_kmh) return 'speed measured: no matched speeding row';
+  const e = m.error_kmh;
+  const sign = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(2)}`;
+  return `speed measured − true (km/h, ${m.n} rows): median ${sign(e.median)}, mean ${sign(e.mean)}, from ${sign(e.min)} to ${sign(e.max)}; above the ${m.tolerance_kmh} km/h tolerance: ${m.over_tolerance}`;
+}
+
 export function summary(r: EvalReport): string {
   const lines = [
-    `${r.config.count} scenarios from seed ${r.config.seed} (${r.config.source === 'replay' ? 'replayed frame for frame' : 'real time over RTSP'}, ${r.config.detector_model}); ${r.machine.nproc} CPUs, ${r.machine.cpu_model}`,
+    `${r.config.count} scenarios from seed ${r.config.seed} (${r.config.source === 'replay' ? 'replayed frame for frame' : 'real time over RTSP'}, ${r.config.detector_model}${r.config.detection_tiles ? '' : ', no zoom windows'}); ${r.machine.nproc} CPUs, ${r.machine.cpu_model}`,
     '',
     'rule                   n  recorded  matched  false  dup  precision  recall  plate exact',
   ];
@@ -120,6 +131,7 @@ export function summary(r: EvalReport): string {
     '',
     `all: n ${r.n}, precision ${pct(r.precision)}, recall ${pct(r.recall)}, plate exact ${pct(r.plate_exact)}, duplicates ${r.duplicates}, false flags ${r.false_flags}`,
     `evidence bundles verified ${r.bundles_verified}, failed ${r.bundles_failed}`,
+    speedLine(r.speed_measurement),
     `scenarios with errors: ${r.scenarios.filter((s) => s.error).length}`,
   );
   return `${lines.join('\n')}\n`;

@@ -127,6 +127,8 @@ export interface ScenarioSpec {
 }
 
 const ROAD_FAR_Z = 90;
+/** The device tolerance the road scenes' speed gates take off a measured speed. */
+export const SPEED_TOLERANCE_KMH = 3;
 const LANE_W = 3.5;
 
 // --- geometry ------------------------------------------------------------------------------------
@@ -679,7 +681,7 @@ function roadSite(ctx: Ctx): SiteBody {
     entryZ: Math.round(rng.range(31, 34)),
     exitZ: Math.round(rng.range(20, 22)),
     limitKmh: 50,
-    toleranceKmh: 3,
+    toleranceKmh: SPEED_TOLERANCE_KMH,
   };
   const exit = exitZ(camera);
   const far = farZ();
@@ -862,6 +864,9 @@ function roadSite(ctx: Ctx): SiteBody {
     lanes: lanes.map((l) =>
       laneConfig(camera, l, twoWay ? 'wrong_lane' : 'wrong_way', l === reserved ? ['motorcycle'] : undefined),
     ),
+    // A zoom window over the far end of the gate, as an operator would draw one: cars reach the entry
+    // line 31–46 m away, where the whole frame gives the detector too few pixels to see them in time.
+    detectionTiles: [gateTile(camera, gate.entryZ)],
     speed: {
       limitsKmh: { car: gate.limitKmh, truck: gate.limitKmh, bus: gate.limitKmh },
       toleranceKmh: gate.toleranceKmh,
@@ -891,6 +896,24 @@ function roadSite(ctx: Ctx): SiteBody {
     ],
   };
   return { lanes, twoWay, shoulder, sidewalk, gate, scene };
+}
+
+/**
+ * The zoom window of a road scene: the frame's own aspect, from the top of a car 60 m away down to the
+ * ground 4 m short of the gate's entry line, centred on the road there; at least a third of the frame
+ * wide (an enlargement of at most 3×), inside the frame.
+ */
+export function gateTile(camera: CameraModel, entryZ: number) {
+  const far = 60;
+  const top = projectPx(camera, 0, far).y - (SPRITE_HEIGHT_M * camera.focalPx) / far;
+  const bottom = projectPx(camera, 0, entryZ - 4).y;
+  const h = Math.min(1, Math.max(1 / 3, (bottom - top) / FRAME.height));
+  const w = h;
+  const cx = projectPx(camera, 0, entryZ).x / FRAME.width;
+  const y = Math.min(1 - h, Math.max(0, top / FRAME.height - 0.02));
+  const x = Math.min(1 - w, Math.max(0, cx - w / 2));
+  const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+  return { x: r4(x), y: r4(y), w: r4(Math.min(w, 1 - r4(x))), h: r4(Math.min(h, 1 - r4(y))) };
 }
 
 function round3(v: number): number {

@@ -43,7 +43,13 @@ import { sleep } from '../bench-fleet/abort.js';
 import { createBenchDatabase, type BenchDatabase } from '../bench-fleet/database.js';
 import { Closers, deletePrefix, uniquePrefix } from '../bench-fleet/setup.js';
 import { machineInfo, type MachineInfo } from '../bench-fleet/machine.js';
-import { COVERED_RULES, generateScenario, type ScenarioSpec, type TruthAct } from './generate.js';
+import {
+  COVERED_RULES,
+  generateScenario,
+  SPEED_TOLERANCE_KMH,
+  type ScenarioSpec,
+  type TruthAct,
+} from './generate.js';
 import {
   accumulate,
   emptyFigures,
@@ -77,6 +83,11 @@ export interface EvalArgs {
    * machine. The real-time chain is the default.
    */
   replay: boolean;
+  /**
+   * Give the detector the scenes' zoom windows (`detectionTiles`, drawn over the far end of each road's
+   * speed gate); false runs the same scenes on the whole frame alone, for a side-by-side comparison.
+   */
+  tiles: boolean;
 }
 
 export interface ScenarioOutcome {
@@ -106,6 +117,9 @@ export interface ScenarioOutcome {
     /** The matched act's vehicle and variant (`details.kind`: wrong_lane `half` or `class`), if any. */
     vehicle: string | null;
     kind: string | null;
+    /** Speeding rows matched to an act: the speed the engine measured and the vehicle's true speed. */
+    measured_kmh?: number;
+    truth_kmh?: number;
   }[];
   missed: { rule: string; vehicle: string; plate: string; at_s: number; kind: string | null }[];
   plates_wrong: { rule: string; expected: string; read: string | null }[];
@@ -132,6 +146,8 @@ export interface EvalReport {
     /** `rtsp` (real time, the default) or `replay` (the clip file, every analysed frame, see EvalArgs). */
     source: 'rtsp' | 'replay';
     detector_model: string;
+    /** Whether the scenes' zoom windows were used (EvalArgs.tiles). */
+    detection_tiles: boolean;
   };
   precision: number | null;
   recall: number | null;
@@ -143,6 +159,8 @@ export interface EvalReport {
   bundles_failed: number;
   per_rule: Record<string, RuleFigures>;
   not_covered: string[];
+  /** Matched speeding rows: measured against true speed (speedMeasurement). */
+  speed_measurement: ReturnType<typeof speedMeasurement>;
   scenarios: ScenarioOutcome[];
 }
 
@@ -359,6 +377,7 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
           : null,
         source: args.replay ? 'replay' : 'rtsp',
         detector_model: `${detector.model.name}/${detector.model.version}`,
+        detection_tiles: args.tiles,
       },
       precision: total.precision,
       recall: total.recall,
@@ -369,12 +388,48 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
       bundles_verified: bundlesVerified,
       bundles_failed: bundlesFailed,
       per_rule: figures,
+      speed_measurement: speedMeasurement(outcomes, SPEED_TOLERANCE_KMH),
       not_covered: ['intersection_stopping', 'motorbikes (only cars are scripted)'],
       scenarios: outcomes,
     };
   } finally {
     await closers.closeAll();
   }
+}
+
+/** A matched speeding row's measured speed beside the act's true one (nothing for other rows). */
+function speedPair(act: TruthAct | undefined, measuredKmh: number | null | undefined) {
+  const truth = act?.rule === 'speeding' ? act.details['speedKmh'] : undefined;
+  return typeof truth === 'number' && typeof measuredKmh === 'number'
+    ? { measured_kmh: measuredKmh, truth_kmh: truth }
+    : {};
+}
+
+/**
+ * How far the measured speeds of the matched speeding rows are from the true ones: the error in km/h
+ * (measured − true; positive is against the driver) and how many exceed the device tolerance the scene
+ * takes off before the limit is compared (then the fine's tier may rest on an overstated speed).
+ */
+export function speedMeasurement(outcomes: readonly ScenarioOutcome[], toleranceKmh: number) {
+  const errors = outcomes.flatMap((o) =>
+    o.verdicts.flatMap((v) =>
+      v.measured_kmh !== undefined && v.truth_kmh !== undefined ? [v.measured_kmh - v.truth_kmh] : [],
+    ),
+  );
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  if (errors.length === 0) return { n: 0, tolerance_kmh: toleranceKmh };
+  const sorted = [...errors].sort((a, b) => a - b);
+  return {
+    n: errors.length,
+    tolerance_kmh: toleranceKmh,
+    error_kmh: {
+      mean: r2(errors.reduce((a, b) => a + b, 0) / errors.length),
+      median: r2(sorted[Math.floor(sorted.length / 2)]!),
+      min: r2(sorted[0]!),
+      max: r2(sorted.at(-1)!),
+    },
+    over_tolerance: errors.filter((e) => e > toleranceKmh).length,
+  };
 }
 
 function emptyOutcome(spec: ScenarioSpec, clip: string): ScenarioOutcome {
@@ -409,8 +464,9 @@ function emptyOutcome(spec: ScenarioSpec, clip: string): ScenarioOutcome {
 }
 
 /** The scene as the camera is configured: a fixed-time plan's offset put on the wall clock. */
-export function sceneForRun(spec: ScenarioSpec, clipStartMs: number): SceneConfig {
+export function sceneForRun(spec: ScenarioSpec, clipStartMs: number, tiles = true): SceneConfig {
   const scene = structuredClone(spec.scene) as Record<string, unknown>;
+  if (!tiles) delete scene['detectionTiles'];
   const s = spec.signal;
   if (s && s.kind === 'fixed-time') {
     const cycle = s.greenS + s.amberS + s.redS;
@@ -469,7 +525,7 @@ async function runOne(
       lastIndex = idx;
       const clipMs = idx * frameMs;
       if (!pipeline) {
-        const scene = sceneForRun(spec, frame.capturedAt - clipMs);
+        const scene = sceneForRun(spec, frame.capturedAt - clipMs, args.tiles);
         const version = await addSceneConfigVersion(sh.db.database.db, {
           cameraId: camera.id,
           config: scene as unknown as JsonObject,
@@ -560,6 +616,12 @@ async function runOne(
       for (const m of mapping) if (Math.abs(m.at - ms) < Math.abs((best?.at ?? Infinity) - ms)) best = m;
       return best ? (ms - (best.at - best.clipMs)) / 1000 : NaN;
     };
+    const measured = new Map(
+      page.items.map((v) => [
+        v.id,
+        typeof v.details['measuredKmh'] === 'number' ? v.details['measuredKmh'] : null,
+      ]),
+    );
     const rows: RecordedRow[] = page.items.map((v) => ({
       id: v.id,
       rule: v.ruleCode,
@@ -583,6 +645,7 @@ async function runOne(
       act: v.act,
       vehicle: v.act === null ? null : spec.truth[v.act]!.vehicle,
       kind: v.act === null ? null : actKind(spec.truth[v.act]!),
+      ...speedPair(v.kind === 'match' ? spec.truth[v.act]! : undefined, measured.get(v.row.id)),
     }));
     outcome.missed = spec.truth
       .filter((_, i) => m.matched[i] === null)

@@ -207,6 +207,25 @@ describe('scenario generator', () => {
     expect(projectNorm(s.camera, 0, 1e6).y).toBeCloseTo(s.camera.horizonY / s.frame.height, 3);
   });
 
+  it("draws a zoom window over each road's gate entry, and the run can leave it out", () => {
+    for (const s of specs('road')) {
+      const scene = parseSceneConfig(s.scene);
+      expect(scene.detectionTiles).toHaveLength(1);
+      const tile = scene.detectionTiles[0]!;
+      const entry = scene.speed!.gates[0]!.entry;
+      const mid = { x: (entry.a.x + entry.b.x) / 2, y: (entry.a.y + entry.b.y) / 2 };
+      // The entry line's middle inside, with room below it; the frame's aspect; an enlargement ≤ 3×.
+      expect(mid.x).toBeGreaterThan(tile.x);
+      expect(mid.x).toBeLessThan(tile.x + tile.w);
+      expect(mid.y).toBeGreaterThan(tile.y);
+      expect(mid.y).toBeLessThan(tile.y + tile.h - 0.03);
+      expect(tile.w).toBeCloseTo(tile.h, 3);
+      expect(tile.w).toBeGreaterThanOrEqual(0.333);
+      expect(sceneForRun(s, 0, false).detectionTiles).toEqual([]);
+    }
+    for (const s of specs('signal', 4)) expect(parseSceneConfig(s.scene).detectionTiles).toEqual([]);
+  });
+
   it('clips ground zones to the frame, so a car on the sidewalk is in the sidewalk zone wherever it shows', () => {
     let checked = 0;
     for (const s of specs('road')) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TruthAct } from '../../../../tools/scenarios/generate.js';
 import type { RecordedRow } from '../../../../tools/scenarios/match.js';
-import { withinEvaluated } from '../../../../tools/scenarios/run.js';
+import { speedMeasurement, withinEvaluated, type ScenarioOutcome } from '../../../../tools/scenarios/run.js';
 
 const act = (rule: TruthAct['rule'], fromS: number, toS: number, vehicle: string): TruthAct => ({
   rule,
@@ -50,5 +50,35 @@ describe('scenario evaluation window', () => {
   it('leaves out acts whose window ends more than 2 s after the last analysed frame', () => {
     const truth = [act('wrong_lane', 30, 41.6, '03'), act('wrong_lane', 30, 41.4, '04')];
     expect(withinEvaluated(truth, [], frames).seen.map((a) => a.vehicle)).toEqual(['04']);
+  });
+});
+
+describe('speed measurement against the truth', () => {
+  const outcome = (pairs: [number, number][]) =>
+    ({
+      verdicts: pairs.map(([measured_kmh, truth_kmh], i) => ({ id: i, measured_kmh, truth_kmh })),
+    }) as unknown as ScenarioOutcome;
+
+  it('reports the error of each matched speeding row and how many exceed the tolerance', () => {
+    const m = speedMeasurement(
+      [
+        outcome([
+          [91.65, 88.4],
+          [64.2, 65],
+        ]),
+        outcome([[70.5, 70]]),
+      ],
+      3,
+    );
+    expect(m).toEqual({
+      n: 3,
+      tolerance_kmh: 3,
+      error_kmh: { mean: 0.98, median: 0.5, min: -0.8, max: 3.25 },
+      over_tolerance: 1,
+    });
+  });
+
+  it('says so when no speeding row was matched', () => {
+    expect(speedMeasurement([outcome([])], 3)).toEqual({ n: 0, tolerance_kmh: 3 });
   });
 });
