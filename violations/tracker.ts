@@ -179,7 +179,7 @@ export class IouTracker {
       // A vehicle that was approaching fast enough to have passed out of the picture since it was last
       // seen is gone: another vehicle appearing where the constant-velocity prediction puts it (at the
       // frame's bottom edge, a car coming up the other way) is not it.
-      if (gone.has(track.id) || turnsBack(track.history, det.box)) return FORBIDDEN;
+      if (gone.has(track.id)) return FORBIDDEN;
       const prior = priors.get(track.id)!;
       const overlap = iou(prior.box, det.box);
       if (overlap >= minIou) return 1 - overlap;
@@ -192,7 +192,7 @@ export class IouTracker {
     // uncertainty grows with the gap) decide, and a vehicle lost for longer is re-identified by lineage.
     // On simulated crossing traffic at 2 fps, allowing gaps here added a fifth more wrong links.
     const motion = (track: Track, det: TrackInput) =>
-      track.misses > 0 || gone.has(track.id) || turnsBack(track.history, det.box)
+      track.misses > 0 || gone.has(track.id)
         ? FORBIDDEN
         : (this.motionCost(track, this.filters.get(track.id)!, priors.get(track.id)!.box, det.box, t) ??
           FORBIDDEN);
@@ -456,33 +456,6 @@ function perspectiveExtrapolation(history: readonly TrackPoint[], t: number) {
   if (!(sa > 0 && sb > 0)) return undefined;
   const inverse = 1 / sb + ((1 / sb - 1 / sa) / (b.t - a.t)) * (t - b.t);
   return { a, b, sa, sb, inverse };
-}
-
-/** A size change this large (13 %) between two sightings is a trend, not the detector's jitter. */
-const SIZE_TREND = 0.12;
-
-/**
- * Whether `det` would turn the vehicle back along the road: its last two sightings show it clearly
- * approaching (growing) or receding (shrinking), and `det` clearly goes the other way. Vehicles do not
- * reverse between two frames; where an approaching and a receding vehicle pass each other far away, and
- * small, this is what tells them apart (overlap and position alone swapped them). Boxes cut off by the
- * frame's edge do not show their size and decide nothing.
- */
-export function turnsBack(history: readonly TrackPoint[], det: Box): boolean {
-  const n = history.length;
-  if (n < 2) return false;
-  const a = history[n - 2]!;
-  const b = history[n - 1]!;
-  if (b.t - a.t > 2000) return false;
-  const EDGE = 0.002;
-  const clipped = (x: Box) => x.x <= EDGE || x.y <= EDGE || x.x + x.w >= 1 - EDGE || x.y + x.h >= 1 - EDGE;
-  if (clipped(a.box) || clipped(b.box) || clipped(det)) return false;
-  const size = (x: Box) => Math.sqrt(x.w * x.h);
-  const trend = Math.log(size(b.box) / size(a.box));
-  const change = Math.log(size(det) / size(b.box));
-  return (
-    Math.abs(trend) >= SIZE_TREND && Math.abs(change) >= SIZE_TREND && Math.sign(trend) !== Math.sign(change)
-  );
 }
 
 /** Whether the centre's step from a to b and the step from b to c do not point in opposite directions. */
