@@ -237,7 +237,7 @@ run('ingest', async () => {
     // recent), then the camera's folder goes.
     await r?.clips.close();
     // Flags already seen still become evidence and jobs (the outbox closes after the cameras).
-    await r?.pipeline.drain();
+    await r?.pipeline.finish();
   };
 
   /**
@@ -285,7 +285,7 @@ run('ingest', async () => {
     const left = Math.max(0, SHUTDOWN_EVIDENCE_DEADLINE_MS - (performance.now() - startedAt));
     let deadline: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      Promise.all(cams.map((r) => r.pipeline.drain())).then(() => true),
+      Promise.all(cams.map((r) => r.pipeline.finish())).then(() => true),
       new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), left))),
     ]);
     clearTimeout(deadline);

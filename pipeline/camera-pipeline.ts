@@ -173,6 +173,15 @@ export class CameraPipeline {
   }
 
   /** Resolves once every flag seen so far has been stored and submitted (or logged as failed). */
+  /**
+   * The camera stops: flags still waiting in the engine (for their "after" still, or a larger sighting
+   * of the vehicle) become evidence now, with the frames there are, then everything is drained.
+   */
+  async finish(): Promise<void> {
+    for (const flag of this.engine.flush()) this.enqueue(flag);
+    await this.drain();
+  }
+
   async drain(): Promise<void> {
     await this.evidenceChain;
     while (this.sealing.size > 0) await Promise.allSettled([...this.sealing]);

@@ -82,6 +82,15 @@ export interface EngineOptions {
   /** How long after the act the "after" still is taken. */
   afterMs?: number;
   beforeMs?: number;
+  /**
+   * A flagged vehicle still coming closer, and smaller than `plateHeight`, keeps its flag waiting up to
+   * this long after the act, so that its plate is read on its largest sightings: a vehicle flagged far
+   * away (a lane rule established in a zoom window) otherwise has only sightings too small to read.
+   * The stills stay at the act; the later sightings only serve the plate.
+   */
+  plateWaitMs?: number;
+  /** A vehicle this tall (fraction of the frame height) is large enough for its plate to be read. */
+  plateHeight?: number;
   /** Where external and observed signal phases are recorded; default a new one. */
   signals?: SignalTimeline;
 }
@@ -105,6 +114,8 @@ export class ViolationEngine {
   private readonly bufferMs: number;
   private readonly afterMs: number;
   private readonly beforeMs: number;
+  private readonly plateWaitMs: number;
+  private readonly plateHeight: number;
 
   constructor(
     private scene: SceneConfig,
@@ -119,7 +130,11 @@ export class ViolationEngine {
     this.rules = options.rules ?? DEFAULT_RULES;
     this.afterMs = options.afterMs ?? 1000;
     this.beforeMs = options.beforeMs ?? 1000;
-    this.bufferMs = options.bufferMs ?? Math.max(4000, this.beforeMs + this.afterMs + 2000);
+    this.plateWaitMs = options.plateWaitMs ?? 3000;
+    this.plateHeight = options.plateHeight ?? 0.2;
+    this.bufferMs =
+      options.bufferMs ??
+      Math.max(4000, this.beforeMs + this.afterMs + 2000, this.beforeMs + this.plateWaitMs + 1000);
     this.signals = options.signals ?? new SignalTimeline();
     this.observers = makeObservers(scene);
   }
@@ -198,9 +213,17 @@ export class ViolationEngine {
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!;
       if (t - p.hit.at < this.afterMs) continue;
+      if (t - p.hit.at < this.plateWaitMs && approachingSmall(p.track, t, this.plateHeight)) continue;
       this.pending.splice(i, 1);
       ready.push(this.toFlag(p.hit, p.track, p.models));
     }
+    return ready;
+  }
+
+  /** Every flag still waiting (for its "after" still or a larger sighting), now: at shutdown. */
+  flush(): Flag[] {
+    const ready = this.pending.map((p) => this.toFlag(p.hit, p.track, p.models));
+    this.pending.length = 0;
     return ready;
   }
 
@@ -224,7 +247,7 @@ export class ViolationEngine {
     // "At": the first frame after the act in which the vehicle was seen (so its box is drawn on it).
     const seenAfter = track.history.find((h) => h.t >= hit.at)?.t;
     const at = this.frames.find((f) => f.capturedAt === seenAfter) ?? this.frameNear(hit.at, 'atOrAfter');
-    const after = this.frames[this.frames.length - 1]!;
+    const after = this.frameNear(hit.at + this.afterMs, 'atOrAfter') ?? this.frames[this.frames.length - 1]!;
     const boxAt = (f: EngineFrame | undefined) => track.history.find((h) => h.t === f?.capturedAt)?.box;
     const stills: StillRef[] = [];
     if (before) stills.push({ role: 'before', frame: before, box: boxAt(before) });
@@ -257,6 +280,15 @@ export class ViolationEngine {
     }
     return this.frames.find((f) => f.capturedAt >= t);
   }
+}
+
+/** Whether the track was seen at t, still smaller than `height` of the frame, and growing (approaching). */
+function approachingSmall(track: Track, t: number, height: number): boolean {
+  const h = track.history;
+  const last = h[h.length - 1];
+  const prev = h[h.length - 2];
+  if (!last || !prev || track.lastSeenAt !== t || last.box.h >= height) return false;
+  return last.box.w * last.box.h > prev.box.w * prev.box.h * 1.05;
 }
 
 /**

@@ -601,7 +601,7 @@ async function runOne(
       }
       finished = true;
     }
-    await pipeline?.drain();
+    await pipeline?.finish();
     // Let the queue deliver this camera's jobs.
     const drainEnd = Date.now() + 60_000;
     while (Date.now() < drainEnd) {

@@ -62,6 +62,40 @@ describe('violation engine', () => {
     expect(drive(engine, [0.3, 0.4, 0.45, 0.55, 0.6])).toHaveLength(0);
   });
 
+  it("keeps an approaching vehicle's flag until it is large enough for its plate, the stills at the act", () => {
+    const engine = new ViolationEngine(scene, { afterMs: 1000, beforeMs: 1000, plateHeight: 0.3 });
+    // A car crossing on red while small and growing: 10, 12, … 26 % of the frame tall.
+    const grow = (i: number) => ({
+      label: 'car',
+      score: 0.9,
+      box: { x: 90, y: (0.3 + 0.05 * i) * H - (0.1 + 0.02 * i) * H, w: 20, h: (0.1 + 0.02 * i) * H },
+      model,
+    });
+    const out: ReturnType<ViolationEngine['update']>[] = [];
+    for (let i = 0; i < 12; i++) out.push(engine.update(frame(10_000 + i * 500), [grow(i)]));
+    const released = out.findIndex((f) => f.length > 0);
+    const flag = out[released]![0]!;
+    expect(flag.ruleCode).toBe('red_light');
+    // Not 1 s after the act (the "after" still) but once the car is 30 % of the frame tall (frame 10),
+    // 3 s after the act at the latest.
+    expect(10_000 + released * 500 - flag.at).toBeGreaterThan(1500);
+    expect(10_000 + released * 500 - flag.at).toBeLessThanOrEqual(3000);
+    expect(grow(released).box.h / H).toBeGreaterThanOrEqual(0.3 - 1e-9);
+    // The stills stay at the act; the later, larger sightings are there for the plate.
+    const after = flag.stills.find((s) => s.role === 'after')!;
+    expect(after.frame.capturedAt - flag.at).toBeGreaterThanOrEqual(1000);
+    expect(after.frame.capturedAt - flag.at).toBeLessThan(1500);
+    expect(flag.sightings.at(-1)!.frame.capturedAt).toBe(10_000 + released * 500);
+  });
+
+  it('releases every waiting flag when the camera stops', () => {
+    const engine = new ViolationEngine(scene, { afterMs: 1000, beforeMs: 1000 });
+    const flags = drive(engine, [0.3, 0.35, 0.4, 0.45, 0.55]);
+    expect(flags).toHaveLength(0);
+    expect(engine.flush().map((f) => f.ruleCode)).toEqual(['red_light']);
+    expect(engine.flush()).toHaveLength(0);
+  });
+
   it('does not flag detections inside an ignore mask', () => {
     const masked = parseSceneConfig({
       ...scene,
