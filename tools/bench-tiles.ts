@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.js';
-import { createDetector } from '../detector/detector.js';
+import { createDetector, detectorOptionsFromConfig } from '../detector/detector.js';
 import { detectWithTiles } from '../pipeline/detection-tiles.js';
 import type { Box } from '../violations/geometry.js';
 import { clipFrames } from './scenarios/clip-frames.js';
@@ -72,12 +72,10 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig(process.env);
   const clip = positionals[0] ?? (await defaultClip(config.DATA_DIR, config.SHARED_DIR));
 
+  // The production options, one frame at a time (a batch would time frames together).
   const detector = await createDetector({
-    modelName: config.DETECTOR_MODEL,
-    ...(config.DETECTOR_MODEL_VERSION === undefined ? {} : { modelVersion: config.DETECTOR_MODEL_VERSION }),
-    provider: config.DETECTOR_PROVIDER,
-    threads: config.DETECTOR_THREADS,
-    scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
+    ...detectorOptionsFromConfig(config),
+    batch: { maxBatch: 1, maxWaitMs: 0 },
   });
   const model = `${detector.model.name}/${detector.model.version}`;
   process.stderr.write(`[bench:tiles] ${model} on ${path.basename(clip)}, tile ${values.tile}\n`);

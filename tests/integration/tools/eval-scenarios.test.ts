@@ -84,6 +84,9 @@ describe.skipIf(skip !== undefined)('npm run eval:scenarios', () => {
       const report = JSON.parse(await fs.readFile(out, 'utf8'));
       expect(report.config.source).toBe('replay');
       expect(report.config.detector_model).toMatch(/^nanodet-coco\/\d+$/);
+      expect(report.config.detection_tiles).toBe(true);
+      // A signalled scene has no speed gate: nothing to compare, and the report says so.
+      expect(report.speed_measurement).toMatchObject({ n: 0, tolerance_kmh: 3 });
       const s = report.scenarios[0];
       expect(s.error).toBeNull();
       // 20 s at 2 fps, one pass: every decoded frame reaches the engine (but one that ends the pass).
