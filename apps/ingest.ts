@@ -29,7 +29,7 @@ import { assertNoEviction, createRedis, waitForRedis } from '../pipeline/redis.j
 import { followExternalSignals, SignalFeedReader } from '../pipeline/signal-feed.js';
 import { loadEvidenceSigner } from '../violations/evidence-signature.js';
 import { EvidenceStore } from '../violations/evidence-store.js';
-import { parseSceneConfig, type SceneConfig } from '../violations/scene-config.js';
+import { MAX_DETECTION_TILES, parseSceneConfig, type SceneConfig } from '../violations/scene-config.js';
 import { boot, run } from './boot.js';
 
 /**
@@ -99,8 +99,9 @@ run('ingest', async () => {
         cudaDevice: config.DETECTOR_CUDA_DEVICE,
         threads: config.DETECTOR_THREADS,
         scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
-        // Each camera has at most one frame in flight (newest wins upstream), so this never rejects.
-        maxQueue: Math.max(2, config.INGEST_CAPACITY),
+        // Each camera has at most one frame in flight (newest wins upstream), detected whole and in each
+        // of its scene's zoom windows at once, so this never rejects.
+        maxQueue: Math.max(2, config.INGEST_CAPACITY * (1 + MAX_DETECTION_TILES)),
         // DETECTOR_BATCH_MAX > 1: frames of different cameras share one session call (batch collector).
         batch: { maxBatch: config.DETECTOR_BATCH_MAX, maxWaitMs: config.DETECTOR_BATCH_WAIT_MS },
         log: log.child({ module: 'detector' }),

@@ -25,6 +25,8 @@ const region = z
   })
   .refine((r) => r.x + r.w <= 1 + 1e-9 && r.y + r.h <= 1 + 1e-9, 'region must lie inside the frame');
 const id = z.string().min(1).max(64);
+/** Zoom windows a scene may name (each costs one more inference per frame). */
+export const MAX_DETECTION_TILES = 4;
 
 export const VEHICLE_CLASSES = ['car', 'motorcycle', 'bus', 'truck', 'bicycle'] as const;
 export type VehicleClass = (typeof VEHICLE_CLASSES)[number];
@@ -249,7 +251,7 @@ export const sceneConfigSchema = z
      * where vehicles are too small for it in the whole frame (the far end of a speed gate). One more
      * inference per window and frame (pipeline/detection-tiles.ts).
      */
-    detectionTiles: z.array(region).max(4).default([]),
+    detectionTiles: z.array(region).max(MAX_DETECTION_TILES).default([]),
     /** Vehicle classes the rules consider. */
     vehicleClasses: z.array(vehicleClass).default(['car', 'motorcycle', 'bus', 'truck']),
     minScore: z.number().min(0).max(1).default(0.35),

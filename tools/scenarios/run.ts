@@ -38,7 +38,7 @@ import { startWorkers } from '../../pipeline/worker-host.js';
 import { evidenceSignerFromKey } from '../../violations/evidence-signature.js';
 import { EvidenceStore } from '../../violations/evidence-store.js';
 import { verifyEvidence } from '../../violations/evidence-verify.js';
-import { parseSceneConfig, type SceneConfig } from '../../violations/scene-config.js';
+import { MAX_DETECTION_TILES, parseSceneConfig, type SceneConfig } from '../../violations/scene-config.js';
 import { sleep } from '../bench-fleet/abort.js';
 import { createBenchDatabase, type BenchDatabase } from '../bench-fleet/database.js';
 import { Closers, deletePrefix, uniquePrefix } from '../bench-fleet/setup.js';
@@ -269,7 +269,8 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
       cudaDevice: config.DETECTOR_CUDA_DEVICE,
       threads: config.DETECTOR_THREADS,
       scoreThreshold: config.DETECTOR_SCORE_THRESHOLD,
-      maxQueue: Math.max(4, args.concurrency * 2),
+      // Two frames in flight per scenario, each with its zoom windows.
+      maxQueue: Math.max(4, args.concurrency * 2 * (1 + MAX_DETECTION_TILES)),
       log,
     });
     closers.add('detector', () => detector.close());
