@@ -35,6 +35,8 @@ violations to the ground truth and re-verifies every evidence bundle.
   --db auto|postgres|embedded   throwaway database (default auto)
   --keep                keep the database and the evidence directory
   --no-plates           do not read plates (plate figures are then empty)
+  --gate-lengthen <m>   move every road gate's entry line this many metres further away (default 0: a
+                        9–14 m gate); the scenarios are otherwise the same
   --no-tiles            ignore the scenes' zoom windows (detectionTiles): the whole frame only, for a
                         side-by-side comparison
   --replay              decode the clip files frame for frame instead of serving them over RTSP in
@@ -65,6 +67,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
         keep: { type: 'boolean' },
         'no-plates': { type: 'boolean' },
         'no-tiles': { type: 'boolean' },
+        'gate-lengthen': { type: 'string' },
         replay: { type: 'boolean' },
       },
     }));
@@ -104,6 +107,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     plates: !values['no-plates'],
     replay: values.replay ?? false,
     tiles: !values['no-tiles'],
+    gateLengthenM: num('gate-lengthen', values['gate-lengthen'], 0, 0, false),
   };
 }
 

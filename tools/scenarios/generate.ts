@@ -309,6 +309,11 @@ export interface GenerateOptions {
   /** Force a site kind (default: by seed). */
   site?: 'signal' | 'road';
   durationS?: number;
+  /**
+   * Metres added to every road gate's entry line (default 0: 31–34 m, a 9–14 m gate): a longer gate is
+   * timed over more frame intervals. Nothing else in the scenario changes.
+   */
+  gateLengthenM?: number;
 }
 
 export function generateScenario(seed: number, opts: GenerateOptions): ScenarioSpec {
@@ -346,6 +351,7 @@ export function generateScenario(seed: number, opts: GenerateOptions): ScenarioS
     truth: [],
     clean: [],
     durationS,
+    gateLengthenM: opts.gateLengthenM ?? 0,
     density: rng.range(0.6, 1),
   };
   const body = site === 'signal' ? signalSite(ctx) : roadSite(ctx);
@@ -400,6 +406,7 @@ interface Ctx {
   truth: TruthAct[];
   clean: ScenarioSpec['clean'];
   durationS: number;
+  gateLengthenM: number;
   /** 0.6..1: how much of the free time in each lane is filled. */
   density: number;
 }
@@ -678,7 +685,7 @@ function roadSite(ctx: Ctx): SiteBody {
   // crossing), the entry line near enough that the frame before it still sees the vehicle large
   // enough for the detector (about 45 m at most). A 9–14 m gate.
   const gate = {
-    entryZ: Math.round(rng.range(31, 34)),
+    entryZ: Math.round(rng.range(31, 34)) + ctx.gateLengthenM,
     exitZ: Math.round(rng.range(20, 22)),
     limitKmh: 50,
     toleranceKmh: SPEED_TOLERANCE_KMH,

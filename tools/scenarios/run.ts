@@ -88,6 +88,8 @@ export interface EvalArgs {
    * speed gate); false runs the same scenes on the whole frame alone, for a side-by-side comparison.
    */
   tiles: boolean;
+  /** Metres added to each road gate's entry line (GenerateOptions.gateLengthenM). */
+  gateLengthenM: number;
 }
 
 export interface ScenarioOutcome {
@@ -148,6 +150,8 @@ export interface EvalReport {
     detector_model: string;
     /** Whether the scenes' zoom windows were used (EvalArgs.tiles). */
     detection_tiles: boolean;
+    /** Metres added to each road gate's entry line (EvalArgs.gateLengthenM). */
+    gate_lengthen_m: number;
   };
   precision: number | null;
   recall: number | null;
@@ -214,7 +218,7 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
     const photos = await spritePool(path.resolve(config.SHARED_DIR));
     const ids = [...photos.keys()];
     const specs = scenarioSeeds(args.seed, args.count).map((s) =>
-      generateScenario(s, { photos: ids, durationS: args.durationS }),
+      generateScenario(s, { photos: ids, durationS: args.durationS, gateLengthenM: args.gateLengthenM }),
     );
     const rules = args.rules ?? [...COVERED_RULES];
     for (const spec of specs) spec.truth = spec.truth.filter((t) => rules.includes(t.rule));
@@ -379,6 +383,7 @@ export async function runEvaluation(args: EvalArgs, ctx: EvalContext): Promise<E
         source: args.replay ? 'replay' : 'rtsp',
         detector_model: `${detector.model.name}/${detector.model.version}`,
         detection_tiles: args.tiles,
+        gate_lengthen_m: args.gateLengthenM,
       },
       precision: total.precision,
       recall: total.recall,

@@ -207,6 +207,23 @@ describe('scenario generator', () => {
     expect(projectNorm(s.camera, 0, 1e6).y).toBeCloseTo(s.camera.horizonY / s.frame.height, 3);
   });
 
+  it('lengthens the gates by moving their entry lines, and changes nothing else of the scenario', () => {
+    for (let seed = 100; seed < 106; seed++) {
+      const base = generateScenario(seed, { photos: PHOTOS, site: 'road' });
+      const long = generateScenario(seed, { photos: PHOTOS, site: 'road', gateLengthenM: 12 });
+      expect(long.gate!.entryZ).toBe(base.gate!.entryZ + 12);
+      expect(long.gate!.exitZ).toBe(base.gate!.exitZ);
+      expect(JSON.stringify(long.vehicles)).toBe(JSON.stringify(base.vehicles));
+      const speeders = (s: typeof base) => s.truth.filter((t) => t.rule === 'speeding');
+      expect(speeders(long).map((t) => t.vehicle)).toEqual(speeders(base).map((t) => t.vehicle));
+      // The same exit crossing; the measured speed over the longer gate is the same steady speed.
+      for (const [i, t] of speeders(long).entries()) {
+        expect(t.atS).toBeCloseTo(speeders(base)[i]!.atS, 9);
+        expect(t.details['speedKmh']).toBeCloseTo(speeders(base)[i]!.details['speedKmh'] as number, 0);
+      }
+    }
+  });
+
   it("draws a zoom window over each road's gate entry, and the run can leave it out", () => {
     for (const s of specs('road')) {
       const scene = parseSceneConfig(s.scene);
