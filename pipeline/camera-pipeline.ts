@@ -172,7 +172,6 @@ export class CameraPipeline {
     return this.pendingFlags + this.sealing.size;
   }
 
-  /** Resolves once every flag seen so far has been stored and submitted (or logged as failed). */
   /**
    * The camera stops: flags still waiting in the engine (for their "after" still, or a larger sighting
    * of the vehicle) become evidence now, with the frames there are, then everything is drained.
@@ -182,6 +181,7 @@ export class CameraPipeline {
     await this.drain();
   }
 
+  /** Resolves once every flag seen so far has been stored and submitted (or logged as failed). */
   async drain(): Promise<void> {
     await this.evidenceChain;
     while (this.sealing.size > 0) await Promise.allSettled([...this.sealing]);

@@ -7,11 +7,13 @@
  *
  * - a tile's box that touches the tile's edge where the tile does not end at the frame's edge is a cut-off
  *   view of a vehicle that continues outside it: dropped (the whole frame sees that vehicle whole);
- * - boxes of one object found in both (same class group, IoU ≥ `MERGE_IOU`) keep the better-scored one.
+ * - boxes of one object found twice (same class group, IoU ≥ `MERGE_IOU`, or one mostly inside the
+ *   other) keep the better-scored one.
  *
  * Costs one more inference per tile and frame, only on the cameras whose scene names tiles.
  */
-import { iou, type Box } from '../violations/geometry.js';
+import { iou, overlapOfSmaller, type Box } from '../violations/geometry.js';
+import { VEHICLE_CLASSES } from '../violations/scene-config.js';
 import type { EngineDetection } from '../violations/engine.js';
 
 export interface RgbFrame {
@@ -37,11 +39,11 @@ const EDGE_PX = 2;
 /** Tiles smaller than this (in frame pixels, either side) are refused: nothing to enlarge. */
 const MIN_TILE_PX = 32;
 
-const VEHICLES = new Set(['car', 'truck', 'bus', 'motorcycle', 'bicycle']);
+const VEHICLES: ReadonlySet<string> = new Set(VEHICLE_CLASSES);
 /** Vehicle classes merge with each other (one object, two labels); other labels only with their own. */
 const groupOf = (label: string): string => (VEHICLES.has(label) ? 'vehicle' : label);
 
-/** A normalised region (the scene's) to whole frame pixels, clamped to the frame; even sizes. */
+/** A normalised region (the scene's) to whole frame pixels, rounded outwards, clamped to the frame. */
 export function tileRect(region: Box, width: number, height: number): PixelRect {
   const x = Math.max(0, Math.min(width - 1, Math.floor(region.x * width)));
   const y = Math.max(0, Math.min(height - 1, Math.floor(region.y * height)));
@@ -80,15 +82,6 @@ export function fromTile(detections: readonly EngineDetection[], rect: PixelRect
     kept.push({ ...d, box: { x: b.x + rect.x, y: b.y + rect.y, w: b.w, h: b.h } });
   }
   return kept;
-}
-
-/** Intersection over the smaller box's area: 1 when one box lies inside the other. */
-export function overlapOfSmaller(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const smaller = Math.min(a.w * a.h, b.w * b.h);
-  return smaller > 0 ? (w * h) / smaller : 0;
 }
 
 /**

@@ -60,6 +60,15 @@ export function iou(a: Box, b: Box): number {
   return union > 0 ? inter / union : 0;
 }
 
+/** Intersection over the smaller box's area: 1 when one box lies inside the other. */
+export function overlapOfSmaller(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const smaller = Math.min(a.w * a.h, b.w * b.h);
+  return smaller > 0 ? (w * h) / smaller : 0;
+}
+
 /** The point of a vehicle box that stands for its position on the road (see SceneConfig.anchor). */
 export function groundPoint(box: Box, anchor: 'bottom-center' | 'center' = 'bottom-center'): Point {
   return { x: box.x + box.w / 2, y: anchor === 'center' ? box.y + box.h / 2 : box.y + box.h };

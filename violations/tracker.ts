@@ -156,6 +156,8 @@ export class IouTracker {
 
     const unmatched = new Set(this.tracks);
     const gone = new Set(this.tracks.filter((tr) => leftByPerspective(tr.history, t)).map((tr) => tr.id));
+    // The size each track should have now if it kept its speed (once per track, not per pairing).
+    const scales = new Map(this.tracks.map((tr) => [tr.id, perspectiveScale(tr.history, t)]));
     const pass = (
       candidates: TrackInput[],
       cost: (track: Track, det: TrackInput) => number,
@@ -194,8 +196,15 @@ export class IouTracker {
     const motion = (track: Track, det: TrackInput) =>
       track.misses > 0 || gone.has(track.id)
         ? FORBIDDEN
-        : (this.motionCost(track, this.filters.get(track.id)!, priors.get(track.id)!.box, det.box, t) ??
-          FORBIDDEN);
+        : (this.motionCost(
+            track,
+            this.filters.get(track.id)!,
+            priors.get(track.id)!.box,
+            det.box,
+            t,
+            false,
+            scales.get(track.id),
+          ) ?? FORBIDDEN);
     // High-score detections first, by overlap and then by motion; low-score ones only extend what is left.
     const unmatchedHigh = pass(pass(high, overlapCost(true, matchIou)), motion);
     const unmatchedLow = pass(pass(low, overlapCost(false, lowMatchIou)), motion);
@@ -304,12 +313,14 @@ export class IouTracker {
    * of 1 + `maxScaleRatePerS`·Δt (Δt at most 1 s) from the last box or from the predicted one.
    */
   private motionCost(
-    track: Pick<Track, 'hits' | 'lastSeenAt'> & { history?: readonly TrackPoint[] },
+    track: Pick<Track, 'hits' | 'lastSeenAt'>,
     filter: BoxKalman,
     predicted: Box,
     det: Box,
     t: number,
     strict = false,
+    /** The size change perspective predicts since the last sighting (perspectiveScale), if known. */
+    scale?: number,
   ): number | undefined {
     const { motionGate, maxScaleRatePerS } = this.options;
     // A vehicle predicted out of the frame has left it.
@@ -326,7 +337,6 @@ export class IouTracker {
     const growth = Math.log(1 + maxScaleRatePerS * Math.min(dt, 1));
     // Or from the size perspective gives it now: a fast vehicle close to the camera grows by more than
     // the allowed rate between two frames, and the filter, smoothing over its whole approach, lags.
-    const scale = track.history ? perspectiveScale(track.history, t) : undefined;
     const offPerspective = scale === undefined ? Infinity : Math.abs(Math.log(ratio / scale));
     if (
       Math.min(Math.abs(Math.log(ratio)), Math.abs(Math.log(sizeRatio(predicted))), offPerspective) > growth
@@ -373,7 +383,8 @@ export class IouTracker {
       if (track.firstSeenAt - lost.lastSeenAt > this.options.reidentifyMs) return;
       if (leftByPerspective('last' in lost ? lost.last : lost.history, first.t)) return;
       const predicted = filter.prior(first.t).box;
-      const cost = this.motionCost(lost, filter, predicted, first.box, first.t, true);
+      const scale = 'history' in lost ? perspectiveScale(lost.history, first.t) : undefined;
+      const cost = this.motionCost(lost, filter, predicted, first.box, first.t, true, scale);
       if (cost !== undefined && (!best || cost < best.cost)) best = { lost, cost };
     };
     for (const lost of this.lost) consider(lost, lost.filter);
